@@ -1,0 +1,44 @@
+/* sarima internals shared by sarima.c (layout, match-mode filter, optimiser driver) and
+ * sarima_fast.c (fast filter with analytic gradient). Not part of the public API. */
+#ifndef SS_SARIMA_INT_H
+#define SS_SARIMA_INT_H
+
+#include "sarima.h"
+
+struct sarima_model {
+    sarima_order_t o;     /* orders; o.s forced to 0 when there is no seasonal part */
+    int m;                /* number of states */
+    int kd;               /* differencing states: d + s D */
+    int ko;               /* ARMA states: max(p + s P, q + s Q + 1) */
+    int kar, kma;         /* reduced AR / MA polynomial degrees */
+    int np;               /* number of parameters */
+    double *T;            /* transition, m x m row-major; AR column refreshed per parameter set */
+    unsigned char *tmask; /* structural non-zeros of T */
+    int *trow, *tcol;     /* sparse rows of T: columns of row i are tcol[trow[i] .. trow[i+1]) */
+    double *R;            /* selection vector (one shock) */
+    double *RQR;          /* R sigma2 R', m x m, in reference-dgemm rounding */
+    int *zidx, nz;        /* design: indices of the ones in Z, ascending */
+    double *work;         /* scratch: 8 m^2 + 8 m doubles */
+    double *obs;          /* per-observation log-likelihood scratch */
+    size_t obs_n;         /* capacity of obs */
+    double *fast;         /* fast-mode scratch (sarima_fast.c) */
+    size_t fast_n;        /* capacity of fast */
+};
+
+/* f and gradient in the optimiser's space (sqrt(sigma2) last) */
+typedef void (*sarima_fg_fn)(void *opaque, const double *x, double *f, double *g);
+
+int sarima_set_params(sarima_model_t *m, const double *params, ss_err_t *err);
+void sarima_reduced_polys(const sarima_model_t *m, const double *params, double *ar, double *ma);
+double sarima_pairwise_sum(const double *a, size_t n);
+int sarima_filter_match(sarima_model_t *m, const double *y, size_t n, double *llf_obs,
+                        int *converged_at, int *n_singular);
+/* scipy's fmin_l_bfgs_b loop around Fortran setulb_ (m = 10, no bounds); x in/out */
+int sarima_lbfgsb(sarima_model_t *m, const double *y, size_t n, double *x, int maxiter,
+                  double factr, double pgtol, sarima_fg_fn fg, void *opaque,
+                  sarima_fit_result_t *res);
+/* fast-mode fit from x (optimiser space), result x in place; fills iterations/fcalls/... */
+void sarima_fit_fast(sarima_model_t *m, const double *y, size_t n, double *x,
+                     const sarima_fit_opts_t *opts, sarima_fit_result_t *res);
+
+#endif
