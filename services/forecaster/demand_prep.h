@@ -46,8 +46,11 @@ double dprep_ma7(const double *x, size_t n);
 
 /* Options; zero means default. */
 typedef struct dprep_opts {
-    int mode;    /* enum sarima_mode for the fit; default SARIMA_MODE_FAST */
-    int horizon; /* days to forecast past the last observed day; default DPREP_HORIZON */
+    int mode;            /* enum sarima_mode for the fit; default SARIMA_MODE_FAST */
+    int horizon;         /* days to forecast past the last observed day; default DPREP_HORIZON */
+    const double *start; /* fit start parameters (ar.L1 ma.L1 ar.S.L7 ma.S.L7 sigma2, sigma2 as a
+                            variance), e.g. the previous day's fit (warm start), or NULL for
+                            statsmodels' start values; borrowed. Leave NULL in match mode */
 } dprep_opts_t;
 
 typedef struct dprep_result {
