@@ -2778,7 +2778,7 @@ int ss_avro_get_str(const avro_value_t *rec, const char *field, const char **s, 
         avro_value_get_string(&v, s, &n);
         n = n ? n - 1 : 0; /* avro-c counts the NUL */
     } else if (t == AVRO_BYTES) {
-        const void *p;
+        const void *p = NULL;
         avro_value_get_bytes(&v, &p, &n);
         *s = p;
     } else {
@@ -2798,8 +2798,8 @@ static int get_number(const avro_value_t *rec, const char *field, int64_t *l, do
         return rc;
     if (rc == 1)
         return ss_err_set(err, SS_ERR_NOTFOUND, "field '%s' is null", field);
-    int32_t i;
-    float f;
+    int32_t i = 0;
+    float f = 0;
     avro_type_t t = avro_value_get_type(&v);
     switch (t) {
     case AVRO_INT32:

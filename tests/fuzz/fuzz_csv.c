@@ -66,12 +66,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const uint8_t *p = data + 2;
     size_t n = size - 2;
     size_t cut1 = n * data[1] / 256, cut2;
-    /* Known issue (reported): rcsv_feed looks for the UTF-8 BOM at the start of every feed
-     * while line 1 has not begun, so a BOM split across feeds is missed and a first feed of
-     * exactly the BOM lets the next feed strip a second one. Until that is fixed the first
-     * piece is at least 4 bytes long. */
-    if (cut1 < 4)
-        cut1 = n < 4 ? n : 4;
     cut2 = cut1 + (n - cut1) / 2;
     size_t cuts[2] = {cut1, cut2};
     int rc1, rc2;

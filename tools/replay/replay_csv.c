@@ -77,6 +77,8 @@ struct rcsv {
     uint64_t cur_line; /* physical line being fed (1-based) */
     uint64_t rec_line; /* line the current record starts on */
     int at_line_start;
+    int bom_done;      /* the start of input was checked for a UTF-8 byte order mark */
+    size_t bom_held;   /* leading bytes matching the BOM so far, held back until decided */
     uint64_t records; /* records seen, header included */
 
     /* strings */
@@ -724,15 +726,10 @@ static int feed_csv(rcsv_t *r, const char *p, size_t n) {
     return 0;
 }
 
-int rcsv_feed(rcsv_t *r, const void *buf, size_t n, ss_err_t *err) {
-    SS_ASSERT(!r->finished);
-    const char *p = buf;
-    if (!r->sticky.code && r->cur_line == 1 && r->at_line_start && n >= 3 &&
-        !memcmp(p, "\xEF\xBB\xBF", 3)) {
-        p += 3; /* UTF-8 byte order mark */
-        n -= 3;
-    }
-    /* One physical line per csv_parse call, so callbacks see the right cur_line. */
+static const char bom[3] = {'\xEF', '\xBB', '\xBF'};
+
+/* Feeds physical lines to libcsv, one csv_parse call per line so callbacks see cur_line. */
+static void feed_lines(rcsv_t *r, const char *p, size_t n) {
     while (n > 0 && !r->sticky.code) {
         const char *nl = memchr(p, '\n', n);
         size_t k = nl ? (size_t)(nl - p) + 1 : n;
@@ -746,6 +743,35 @@ int rcsv_feed(rcsv_t *r, const void *buf, size_t n, ss_err_t *err) {
         p += k;
         n -= k;
     }
+}
+
+/* Decides about a leading byte order mark, which may arrive split over several feeds: matching
+ * bytes are held back until three match (dropped) or one differs (fed as data). */
+static void check_bom(rcsv_t *r, const char **p, size_t *n, int at_end) {
+    while (!r->bom_done && *n > 0) {
+        if (**p != bom[r->bom_held]) {
+            r->bom_done = 1;
+            feed_lines(r, bom, r->bom_held);
+            return;
+        }
+        r->bom_held++;
+        (*p)++;
+        (*n)--;
+        if (r->bom_held == 3)
+            r->bom_done = 1; /* a complete BOM: dropped */
+    }
+    if (!r->bom_done && at_end) {
+        r->bom_done = 1;
+        feed_lines(r, bom, r->bom_held);
+    }
+}
+
+int rcsv_feed(rcsv_t *r, const void *buf, size_t n, ss_err_t *err) {
+    SS_ASSERT(!r->finished);
+    const char *p = buf;
+    if (!r->sticky.code)
+        check_bom(r, &p, &n, 0);
+    feed_lines(r, p, n);
     if (r->sticky.code) {
         if (err)
             *err = r->sticky;
@@ -783,6 +809,11 @@ static int cmp_sorted(const void *a, const void *b) {
 int rcsv_finish(rcsv_t *r, ss_err_t *err) {
     SS_ASSERT(!r->finished);
     r->finished = 1;
+    if (!r->sticky.code) {
+        const char *none = "";
+        size_t zero = 0;
+        check_bom(r, &none, &zero, 1);
+    }
     if (!r->sticky.code && csv_fini(&r->csv, on_field, on_record, r) != 0)
         ss_err_set(&r->sticky, SS_ERR_INVAL, "csv parse error at end of input: %s",
                    csv_strerror(csv_error(&r->csv)));
