@@ -103,7 +103,7 @@ static void print_event(ss_avro_reg_t *reg, const rd_kafka_message_t *rkm, int r
         ss_buf_reset(tmp);
         if (ss_avro_to_json(reg, rkm->payload, rkm->len, tmp, &err) == 0) {
             json_error_t jerr;
-            v = json_loadb(tmp->buf, tmp->len, JSON_DECODE_ANY, &jerr);
+            v = json_loadb(tmp->buf, tmp->len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
             if (!v)
                 ss_err_set(&err, SS_ERR_DECODE, "rendered JSON does not parse: %s", jerr.text);
         }
