@@ -1,0 +1,70 @@
+/* fcheck: amount and stream-clock checks (pure: the wall clock is an argument). */
+#include "fcheck.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "rfm.h"
+
+void fcheck_release(fcheck_t *c) {
+    free(c->clock_ms);
+    c->clock_ms = NULL;
+    c->n_clock = 0;
+    c->has_global = 0;
+}
+
+void fcheck_seed(fcheck_t *c, int64_t clock_ms) {
+    if (!c->has_global || clock_ms > c->global_ms)
+        c->global_ms = clock_ms;
+    c->has_global = 1;
+}
+
+static int64_t *clock_of(fcheck_t *c, int32_t partition) {
+    size_t p = partition < 0 ? 0 : (size_t)partition;
+    if (p >= c->n_clock) {
+        size_t n = p + 1 > c->n_clock * 2 ? p + 1 : c->n_clock * 2;
+        c->clock_ms = ss_xrealloc(c->clock_ms, n * sizeof(*c->clock_ms));
+        for (size_t i = c->n_clock; i < n; i++)
+            c->clock_ms[i] = INT64_MIN;
+        c->n_clock = n;
+    }
+    return &c->clock_ms[p];
+}
+
+static double days(int64_t ms) { return (double)ms / (double)RFM_DAY_MS; }
+
+int fcheck_txn(fcheck_t *c, const ss_txn_t *t, int32_t partition, int64_t now_ms, ss_err_t *err) {
+    int rc = ss_txn_validate(t, &c->lim, err);
+    if (rc < 0)
+        return rc;
+    double amount = ss_txn_amount(t);
+    double max_amount = c->max_amount > 0 ? c->max_amount : 1e8;
+    if (!isfinite(amount) || amount > max_amount)
+        return ss_err_set(err, SS_ERR_INVAL, "order amount %.17g out of range 0..%.17g", amount,
+                          max_amount);
+    int64_t fut = c->max_future_ms > 0 ? c->max_future_ms : 90 * RFM_DAY_MS;
+    int64_t past = c->max_past_ms > 0 ? c->max_past_ms : 400 * RFM_DAY_MS;
+    int64_t et = t->event_time_ms;
+    if (now_ms > 0 && et > now_ms + fut)
+        return ss_err_set(err, SS_ERR_INVAL, "event_time %lld is %.1f days in the future",
+                          (long long)et, days(et - now_ms));
+    int64_t *clk = clock_of(c, partition);
+    if (*clk != INT64_MIN) {
+        if (et > *clk + fut)
+            return ss_err_set(err, SS_ERR_INVAL,
+                              "event_time %lld is %.1f days ahead of the stream clock %lld",
+                              (long long)et, days(et - *clk), (long long)*clk);
+        if (et < *clk - past)
+            return ss_err_set(err, SS_ERR_INVAL,
+                              "event_time %lld is %.1f days behind the stream clock %lld",
+                              (long long)et, days(*clk - et), (long long)*clk);
+    } else if (c->has_global && et < c->global_ms - past) {
+        return ss_err_set(err, SS_ERR_INVAL,
+                          "event_time %lld is %.1f days behind the stream clock %lld",
+                          (long long)et, days(c->global_ms - et), (long long)c->global_ms);
+    }
+    if (et > *clk)
+        *clk = et;
+    fcheck_seed(c, et);
+    return 0;
+}

@@ -1,0 +1,545 @@
+/* fstore: packs a micro-batch into one EVALSHA of features.lua, parses the per-order results, and
+ * reads the store back for dump. The script text comes from the generated features_lua.c. */
+#include "fstore.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ss_buf.h"
+
+extern const char fstore_lua_source[]; /* generated from features.lua at build time */
+
+const char *fstore_script_source(void) { return fstore_lua_source; }
+
+struct fstore {
+    ss_redis_t *r; /* borrowed */
+    int script;
+    char *prefix;
+    size_t prefix_len;
+    fstore_opts_t opts;
+    /* packing scratch, reused across batches */
+    ss_buf_t data;
+    size_t *off, *len;
+    size_t n_args, cap_args;
+    const char **argv;
+    size_t argv_cap;
+    size_t *idx; /* line order scratch */
+    size_t idx_cap;
+    /* day cache: last day index (local days since epoch) and its text */
+    int64_t day_idx;
+    char day_txt[11];
+    int day_valid;
+};
+
+fstore_t *fstore_new(ss_redis_t *r, const fstore_opts_t *opts) {
+    fstore_opts_t zero = {0};
+    if (!opts)
+        opts = &zero;
+    fstore_t *fs = ss_xcalloc(1, sizeof(*fs));
+    fs->r = r;
+    fs->opts = *opts;
+    fs->prefix = ss_xstrdup(opts->prefix && *opts->prefix ? opts->prefix : "ss:");
+    fs->prefix_len = strlen(fs->prefix);
+    fs->opts.prefix = fs->prefix;
+    ss_buf_init(&fs->data, 0);
+    ss_err_t err = SS_ERR_INIT;
+    /* Loaded now if r is connected, else at its next connect; errors show up then. */
+    fs->script =
+        ss_redis_script_add(r, opts->script_src ? opts->script_src : fstore_lua_source, &err);
+    return fs;
+}
+
+void fstore_destroy(fstore_t *fs) {
+    if (!fs)
+        return;
+    ss_buf_release(&fs->data);
+    free(fs->off);
+    free(fs->len);
+    free(fs->argv);
+    free(fs->idx);
+    free(fs->prefix);
+    free(fs);
+}
+
+/* ---------------------------------------------------------------- pure helpers */
+
+static int64_t floor_div(int64_t a, int64_t b) {
+    int64_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0)))
+        q--;
+    return q;
+}
+
+static void day_text(int64_t day_idx, char day[11]) {
+    time_t secs = (time_t)(day_idx * 86400);
+    struct tm tm;
+    if (!gmtime_r(&secs, &tm)) {
+        memcpy(day, "0000-00-00", 11);
+        return;
+    }
+    char tmp[48];
+    snprintf(tmp, sizeof(tmp), "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    memcpy(day, tmp, 10);
+    day[10] = '\0';
+}
+
+void fstore_day(int64_t t_ms, int tz_offset_min, char day[11], int64_t *day_end_ms) {
+    int64_t off = (int64_t)tz_offset_min * 60000;
+    int64_t idx = floor_div(t_ms + off, RFM_DAY_MS);
+    day_text(idx, day);
+    *day_end_ms = (idx + 1) * RFM_DAY_MS - off;
+}
+
+static int parse_i64(const char *s, int64_t *out) {
+    char *end = NULL;
+    errno = 0;
+    double d = strtod(s, &end);
+    if (errno || end == s || (*end && *end != '|'))
+        return -1;
+    *out = (int64_t)d;
+    return 0;
+}
+
+static int parse_dbl(const char *s, double *out) {
+    char *end = NULL;
+    errno = 0;
+    *out = strtod(s, &end);
+    if (end == s || (*end && *end != '|'))
+        return -1;
+    return 0;
+}
+
+int fstore_parse_result(const char *s, size_t len, int64_t event_time_ms, fstore_result_t *res,
+                        ss_err_t *err) {
+    memset(res, 0, sizeof(*res));
+    char buf[512];
+    if (len == 0 || len >= sizeof(buf))
+        return ss_err_set(err, SS_ERR_INVAL, "bad script result of %zu bytes", len);
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    if (strcmp(buf, "C") == 0) {
+        res->status = FSTORE_CONFLICT;
+        return 0;
+    }
+    char *p = buf + 1;
+    if (buf[0] == 'D') {
+        res->status = FSTORE_DUPLICATE;
+    } else if (buf[0] == 'A') {
+        res->status = FSTORE_APPLIED;
+        if (*p == 'L') {
+            res->late = 1;
+            p++;
+        }
+    } else {
+        return ss_err_set(err, SS_ERR_INVAL, "bad script result '%s'", buf);
+    }
+    if (*p == '\0')
+        return 0;
+    if (*p != '|')
+        return ss_err_set(err, SS_ERR_INVAL, "bad script result '%s'", buf);
+    const char *f[10];
+    int nf = 0;
+    for (char *q = p; *q && nf < 10; q++)
+        if (*q == '|')
+            f[nf++] = q + 1;
+    int64_t r30 = 0;
+    rfm_agg_t *a = &res->agg;
+    if (nf != 9 || parse_i64(f[0], &a->n) || parse_dbl(f[1], &a->sum) ||
+        parse_dbl(f[2], &a->mean) || parse_dbl(f[3], &a->m2) || parse_i64(f[4], &a->first_ms) ||
+        parse_i64(f[5], &a->last_ms) || parse_i64(f[6], &a->ret_n) ||
+        parse_dbl(f[7], &a->ret_amount) || parse_i64(f[8], &r30))
+        return ss_err_set(err, SS_ERR_INVAL, "bad script result '%s'", buf);
+    res->has_features = 1;
+    int64_t as_of = event_time_ms;
+    if (a->n > 0 && a->last_ms > as_of)
+        as_of = a->last_ms;
+    rfm_compute(a, r30, as_of, &res->feat);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- packing */
+
+static void arg_begin(fstore_t *fs) {
+    if (fs->n_args == fs->cap_args) {
+        fs->cap_args = fs->cap_args ? fs->cap_args * 2 : 1024;
+        fs->off = ss_xrealloc(fs->off, fs->cap_args * sizeof(*fs->off));
+        fs->len = ss_xrealloc(fs->len, fs->cap_args * sizeof(*fs->len));
+    }
+    fs->off[fs->n_args] = fs->data.len;
+}
+
+static void arg_end(fstore_t *fs) {
+    fs->len[fs->n_args] = fs->data.len - fs->off[fs->n_args];
+    fs->n_args++;
+}
+
+static void arg_str(fstore_t *fs, const char *s) {
+    arg_begin(fs);
+    ss_buf_adds(&fs->data, s);
+    arg_end(fs);
+}
+
+static void arg_i64(fstore_t *fs, int64_t x) {
+    arg_begin(fs);
+    ss_buf_addf(&fs->data, "%" PRId64, x);
+    arg_end(fs);
+}
+
+static const ss_txn_line_t *sort_lines_base;
+static int cmp_line(const void *a, const void *b) {
+    const ss_txn_line_t *x = &sort_lines_base[*(const size_t *)a];
+    const ss_txn_line_t *y = &sort_lines_base[*(const size_t *)b];
+    return strcmp(x->product_id, y->product_id);
+}
+
+/* Appends one order: 10 header args, then distinct (product, summed quantity) pairs. */
+static void pack_order(fstore_t *fs, const ss_txn_t *t) {
+    char day[11];
+    int64_t day_end;
+    int64_t off = (int64_t)fs->opts.tz_offset_min * 60000;
+    int64_t idx = floor_div(t->event_time_ms + off, RFM_DAY_MS);
+    if (!fs->day_valid || idx != fs->day_idx) {
+        day_text(idx, fs->day_txt);
+        fs->day_idx = idx;
+        fs->day_valid = 1;
+    }
+    memcpy(day, fs->day_txt, sizeof(day));
+    day_end = (idx + 1) * RFM_DAY_MS - off;
+
+    arg_begin(fs);
+    ss_buf_adds(&fs->data, "o:");
+    ss_buf_adds(&fs->data, t->order_id);
+    arg_end(fs);
+    arg_begin(fs);
+    if (t->has_customer)
+        ss_buf_addf(&fs->data, "%sc:{%s}", fs->prefix, t->customer_id);
+    arg_end(fs);
+    arg_begin(fs);
+    ss_buf_addf(&fs->data, "%sdm:{%s:%s}", fs->prefix, t->store_id, day);
+    arg_end(fs);
+    arg_str(fs, t->store_id);
+    arg_i64(fs, day_end);
+    arg_i64(fs, t->event_time_ms);
+    arg_str(fs, t->kind == SS_TXN_RETURN ? "R" : "P");
+    arg_begin(fs);
+    ss_buf_addf(&fs->data, "%016" PRIx64, ss_txn_fingerprint(t));
+    arg_end(fs);
+    arg_begin(fs);
+    ss_buf_addf(&fs->data, "%.17g", ss_txn_amount(t));
+    arg_end(fs);
+
+    size_t nl = t->n_lines;
+    if (nl > fs->idx_cap) {
+        fs->idx_cap = nl * 2;
+        fs->idx = ss_xrealloc(fs->idx, fs->idx_cap * sizeof(*fs->idx));
+    }
+    for (size_t i = 0; i < nl; i++)
+        fs->idx[i] = i;
+    if (nl > 1) {
+        sort_lines_base = t->lines;
+        qsort(fs->idx, nl, sizeof(*fs->idx), cmp_line);
+        sort_lines_base = NULL;
+    }
+    size_t n_distinct = 0;
+    for (size_t i = 0; i < nl; i++)
+        if (i == 0 || strcmp(t->lines[fs->idx[i]].product_id, t->lines[fs->idx[i - 1]].product_id))
+            n_distinct++;
+    arg_i64(fs, (int64_t)n_distinct);
+    for (size_t i = 0; i < nl;) {
+        const char *pid = t->lines[fs->idx[i]].product_id;
+        int64_t q = 0;
+        size_t j = i;
+        while (j < nl && strcmp(t->lines[fs->idx[j]].product_id, pid) == 0)
+            q += t->lines[fs->idx[j++]].quantity;
+        arg_begin(fs);
+        ss_buf_adds(&fs->data, "p:");
+        ss_buf_adds(&fs->data, pid);
+        arg_end(fs);
+        arg_i64(fs, q);
+        i = j;
+    }
+}
+
+int fstore_apply(fstore_t *fs, const ss_txn_t *const *txns, size_t n, fstore_result_t *res,
+                 ss_err_t *err) {
+    if (n == 0)
+        return 0;
+    ss_buf_reset(&fs->data);
+    fs->n_args = 0;
+    arg_str(fs, fs->prefix);
+    arg_i64(fs, fs->opts.lateness_ms < 0 ? INT64_C(1) << 52 : fs->opts.lateness_ms);
+    arg_i64(fs, fs->opts.customer_ttl_ms);
+    arg_i64(fs, fs->opts.demand_ttl_ms);
+    arg_i64(fs, (int64_t)n);
+    for (size_t i = 0; i < n; i++)
+        pack_order(fs, txns[i]);
+    if (fs->n_args > fs->argv_cap) {
+        fs->argv_cap = fs->n_args * 2;
+        fs->argv = ss_xrealloc(fs->argv, fs->argv_cap * sizeof(*fs->argv));
+    }
+    for (size_t i = 0; i < fs->n_args; i++)
+        fs->argv[i] = fs->data.buf + fs->off[i];
+
+    redisReply *rep = NULL;
+    int rc = ss_redis_evalsha(fs->r, fs->script, 0, (int)fs->n_args, fs->argv, fs->len, &rep, err);
+    if (rc < 0)
+        return rc;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != n) {
+        rc = ss_err_set(err, SS_ERR_FATAL,
+                        "features script returned type %d with %zu elements, "
+                        "expected %zu results",
+                        rep->type, rep->type == REDIS_REPLY_ARRAY ? rep->elements : 0, n);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        redisReply *e = rep->element[i];
+        if (e->type != REDIS_REPLY_STRING) {
+            rc =
+                ss_err_set(err, SS_ERR_FATAL, "features script result %zu has type %d", i, e->type);
+            goto out;
+        }
+        if ((rc = fstore_parse_result(e->str, e->len, txns[i]->event_time_ms, &res[i], err)) < 0)
+            goto out;
+    }
+out:
+    freeReplyObject(rep);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- reading back */
+
+int fstore_latest_time(fstore_t *fs, int64_t *t_ms, ss_err_t *err) {
+    redisReply *rep = NULL;
+    int rc = ss_redis_command(fs->r, &rep, err, "HVALS %swm", fs->prefix);
+    if (rc < 0)
+        return rc;
+    int found = 0;
+    int64_t best = 0;
+    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
+        int64_t v;
+        if (rep->element[i]->type == REDIS_REPLY_STRING && parse_i64(rep->element[i]->str, &v) == 0)
+            if (!found || v > best) {
+                best = v;
+                found = 1;
+            }
+    }
+    freeReplyObject(rep);
+    if (!found)
+        return ss_err_set(err, SS_ERR_NOTFOUND, "no event applied yet (hash '%swm' is empty)",
+                          fs->prefix);
+    *t_ms = best;
+    return 0;
+}
+
+typedef int (*scan_cb)(fstore_t *fs, const char *key, size_t keylen, redisReply *val, FILE *out,
+                       ss_err_t *err);
+
+/* SCANs keys matching pattern and, per SCAN page, pipelines `cmd key [fields]` for each key,
+ * calling cb with each reply. */
+static int scan_keys(fstore_t *fs, const char *pattern, const char *cmd, const char *const *fields,
+                     int nfields, scan_cb cb, FILE *out, size_t *count, ss_err_t *err) {
+    char cursor[32] = "0";
+    size_t cnt = 0;
+    int rc = 0;
+    const char **av = ss_xmalloc(sizeof(*av) * (size_t)(nfields + 2));
+    do {
+        redisReply *page = NULL;
+        rc = ss_redis_command(fs->r, &page, err, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
+        if (rc < 0)
+            break;
+        if (page->type != REDIS_REPLY_ARRAY || page->elements != 2 ||
+            page->element[0]->type != REDIS_REPLY_STRING ||
+            page->element[1]->type != REDIS_REPLY_ARRAY) {
+            freeReplyObject(page);
+            rc = ss_err_set(err, SS_ERR_FATAL, "unexpected SCAN reply");
+            break;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", page->element[0]->str);
+        redisReply *keys = page->element[1];
+        for (size_t i = 0; i < keys->elements && rc == 0; i++) {
+            av[0] = cmd;
+            av[1] = keys->element[i]->str;
+            for (int k = 0; k < nfields; k++)
+                av[2 + k] = fields[k];
+            rc = ss_redis_appendv(fs->r, nfields + 2, av, NULL, err);
+        }
+        for (size_t i = 0; i < keys->elements && rc == 0; i++) {
+            redisReply *v = NULL;
+            rc = ss_redis_get_reply(fs->r, &v, err);
+            if (rc < 0)
+                break;
+            if (v->type == REDIS_REPLY_ARRAY) {
+                rc = cb(fs, keys->element[i]->str, keys->element[i]->len, v, out, err);
+                if (rc == 0)
+                    cnt++;
+                else if (rc > 0)
+                    rc = 0; /* skipped (key vanished) */
+            }
+            freeReplyObject(v);
+        }
+        if (rc < 0)
+            ss_redis_disconnect(fs->r); /* unread pipelined replies */
+        freeReplyObject(page);
+    } while (rc == 0 && strcmp(cursor, "0") != 0);
+    free(av);
+    if (count)
+        *count = cnt;
+    return rc;
+}
+
+static const char *const state_fields[] = {"st", "w"};
+#define N_STATE_FIELDS 2
+
+static int64_t g_as_of; /* dump_customer's as-of (scan_cb has no opaque; one dump at a time) */
+
+static int64_t field_i64(const redisReply *r) {
+    return r && r->type == REDIS_REPLY_STRING ? (int64_t)strtod(r->str, NULL) : 0;
+}
+
+/* Customer id from "<prefix>c:{<cid>}". */
+static char *key_cid(fstore_t *fs, const char *key, size_t keylen) {
+    size_t skip = fs->prefix_len + 3;
+    if (keylen < skip + 1)
+        return ss_xstrdup("");
+    return ss_xstrndup(key + skip, keylen - skip - 1);
+}
+
+static int dump_customer(fstore_t *fs, const char *key, size_t keylen, redisReply *v, FILE *out,
+                         ss_err_t *err) {
+    if (v->elements != N_STATE_FIELDS || v->element[0]->type != REDIS_REPLY_STRING)
+        return 1;
+    rfm_agg_t a = {0};
+    int64_t *win = NULL;
+    size_t nw = 0;
+    const redisReply *w = v->element[1];
+    if (rfm_agg_decode(v->element[0]->str, v->element[0]->len, &a, err) < 0 ||
+        (w->type == REDIS_REPLY_STRING && rfm_window_decode(w->str, w->len, &win, &nw, err) < 0))
+        return SS_ERR_INVAL;
+    rfm_features_t f;
+    rfm_compute(&a, rfm_window_count(win, nw, g_as_of), g_as_of, &f);
+    free(win);
+    char *cid = key_cid(fs, key, keylen);
+    ss_buf_t line = SS_BUF_INIT;
+    rfm_features_json(cid, &f, &line);
+    ss_buf_addch(&line, '\n');
+    fwrite(line.buf, 1, line.len, out);
+    ss_buf_release(&line);
+    free(cid);
+    return 0;
+}
+
+int fstore_dump_customers(fstore_t *fs, int64_t as_of_ms, FILE *out, size_t *count, ss_err_t *err) {
+    char pat[512];
+    snprintf(pat, sizeof(pat), "%sc:{*", fs->prefix);
+    g_as_of = as_of_ms;
+    return scan_keys(fs, pat, "HMGET", state_fields, N_STATE_FIELDS, dump_customer, out, count,
+                     err);
+}
+
+static void json_str(ss_buf_t *out, const char *s, size_t n) {
+    ss_buf_addch(out, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            ss_buf_addch(out, '\\');
+            ss_buf_addch(out, c);
+        } else if (c < 0x20) {
+            ss_buf_addf(out, "\\u%04x", c);
+        } else {
+            ss_buf_addch(out, c);
+        }
+    }
+    ss_buf_addch(out, '"');
+}
+
+static int dump_demand_key(fstore_t *fs, const char *key, size_t keylen, redisReply *v, FILE *out,
+                           ss_err_t *err) {
+    (void)err;
+    /* "<prefix>dm:{<store>:<YYYY-MM-DD>}" */
+    size_t skip = fs->prefix_len + 4;
+    if (keylen < skip + 12)
+        return 1;
+    const char *store = key + skip;
+    size_t store_len = keylen - skip - 12;
+    const char *day = key + keylen - 11;
+    ss_buf_t line = SS_BUF_INIT;
+    int n = 0;
+    for (size_t i = 0; i + 1 < v->elements; i += 2) {
+        const redisReply *f = v->element[i], *q = v->element[i + 1];
+        if (f->len < 2 || memcmp(f->str, "p:", 2) != 0)
+            continue;
+        ss_buf_reset(&line);
+        ss_buf_adds(&line, "{\"store_id\":");
+        json_str(&line, store, store_len);
+        ss_buf_addf(&line, ",\"day\":\"%.10s\",\"product_id\":", day);
+        json_str(&line, f->str + 2, f->len - 2);
+        ss_buf_addf(&line, ",\"quantity\":%" PRId64 "}\n", field_i64(q));
+        fwrite(line.buf, 1, line.len, out);
+        n++;
+    }
+    ss_buf_release(&line);
+    return 0;
+}
+
+int fstore_dump_demand(fstore_t *fs, FILE *out, size_t *count, ss_err_t *err) {
+    char pat[512];
+    snprintf(pat, sizeof(pat), "%sdm:{*", fs->prefix);
+    return scan_keys(fs, pat, "HGETALL", NULL, 0, dump_demand_key, out, count, err);
+}
+
+static int dump_state_key(fstore_t *fs, const char *key, size_t keylen, redisReply *v, FILE *out,
+                          ss_err_t *err) {
+    (void)err;
+    char *cid = key_cid(fs, key, keylen);
+    ss_buf_t line = SS_BUF_INIT;
+    ss_buf_adds(&line, "{\"customer_id\":");
+    json_str(&line, cid, strlen(cid));
+    free(cid);
+    ss_buf_t prod = SS_BUF_INIT;
+    size_t n_orders = 0;
+    for (size_t i = 0; i + 1 < v->elements; i += 2) {
+        const redisReply *f = v->element[i], *x = v->element[i + 1];
+        if (f->len >= 2 && memcmp(f->str, "p:", 2) == 0) {
+            ss_buf_addch(&prod, prod.len ? ',' : '{');
+            json_str(&prod, f->str + 2, f->len - 2);
+            ss_buf_addf(&prod, ":%" PRId64, field_i64(x));
+        } else if (f->len >= 2 && memcmp(f->str, "o:", 2) == 0) {
+            n_orders++;
+        } else if (strcmp(f->str, "st") == 0) {
+            rfm_agg_t a;
+            if (rfm_agg_decode(x->str, x->len, &a, err) == 0)
+                ss_buf_addf(&line,
+                            ",\"n\":%" PRId64 ",\"s\":%.17g,\"sc\":%.17g,\"mu\":%.17g,"
+                            "\"m2\":%.17g,\"f\":%" PRId64 ",\"l\":%" PRId64 ",\"rn\":%" PRId64
+                            ",\"ra\":%.17g",
+                            a.n, a.sum, a.sum_c, a.mean, a.m2, a.first_ms, a.last_ms, a.ret_n,
+                            a.ret_amount);
+        } else if (strcmp(f->str, "w") == 0) {
+            int64_t *win = NULL;
+            size_t nw = 0;
+            ss_buf_adds(&line, ",\"w\":\"");
+            if (rfm_window_decode(x->str, x->len, &win, &nw, err) == 0)
+                for (size_t k = 0; k < nw; k++)
+                    ss_buf_addf(&line, "%s%" PRId64, k ? "," : "", win[k]);
+            free(win);
+            ss_buf_addch(&line, '"');
+        }
+    }
+    if (!prod.len)
+        ss_buf_addch(&prod, '{');
+    ss_buf_addch(&prod, '}');
+    ss_buf_addf(&line, ",\"orders\":%zu,\"products\":%s}\n", n_orders, prod.buf);
+    fwrite(line.buf, 1, line.len, out);
+    ss_buf_release(&line);
+    ss_buf_release(&prod);
+    return 0;
+}
+
+int fstore_dump_state(fstore_t *fs, FILE *out, size_t *count, ss_err_t *err) {
+    char pat[512];
+    snprintf(pat, sizeof(pat), "%sc:{*", fs->prefix);
+    return scan_keys(fs, pat, "HGETALL", NULL, 0, dump_state_key, out, count, err);
+}

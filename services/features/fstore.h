@@ -1,0 +1,88 @@
+/* fstore: the Redis feature store of streamscore-features. Applies a micro-batch of decoded,
+ * validated orders with ONE EVALSHA of features.lua (dedupe + RFM + window + customer x product +
+ * per (store, product, day) demand + watermarks), and reads the store back (dump). Key layout in
+ * docs/redis.md. Depends on rfm, ss_redis, ss_txn. One fstore per thread (it borrows a
+ * ss_redis_t, which is single-threaded too). */
+#ifndef FSTORE_H
+#define FSTORE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "rfm.h"
+#include "ss_err.h"
+#include "ss_redis.h"
+#include "ss_txn.h"
+
+/* Zero means default for every field. */
+typedef struct fstore_opts {
+    const char *prefix;      /* key prefix (copied); default "ss:" */
+    int64_t lateness_ms;     /* a day closes at watermark >= day end + this; <0 = never closes.
+                                Late sales are applied and flagged (fstore_result_t.late) */
+    int tz_offset_min;       /* event-time day = UTC + this offset (minutes, -840..840) */
+    int64_t customer_ttl_ms; /* PEXPIRE of customer hashes on update; 0 = none */
+    int64_t demand_ttl_ms;   /* PEXPIRE of (store, day) hashes on update; 0 = none */
+    const char *script_src;  /* Lua source to use instead of the embedded features.lua (development
+                                and benchmarks; borrowed during fstore_new); NULL = embedded */
+} fstore_opts_t;
+
+typedef enum fstore_status {
+    FSTORE_APPLIED = 0,   /* first delivery: applied */
+    FSTORE_DUPLICATE = 1, /* same order id and fingerprint seen before: nothing changed */
+    FSTORE_CONFLICT = 2,  /* same order id, other content: nothing changed (goes to the DLQ) */
+} fstore_status_t;
+
+typedef struct fstore_result {
+    fstore_status_t status;
+    int late;            /* applied after the store's watermark closed its day (still counted) */
+    int has_features;    /* order of a known customer, applied or duplicate: agg and feat set */
+    rfm_agg_t agg;       /* the customer's aggregates right after this order (duplicate: now) */
+    rfm_features_t feat; /* as of max(order event time, customer's last purchase) */
+} fstore_result_t;
+
+typedef struct fstore fstore_t;
+
+/* Returns new (fstore_destroy), registering the script with r (borrows r: must outlive fs).
+ * Never NULL: script loading happens at r's (re)connect. */
+fstore_t *fstore_new(ss_redis_t *r, const fstore_opts_t *opts);
+void fstore_destroy(fstore_t *fs); /* NULL is a no-op */
+
+/* Applies txns[0..n) (validated, in delivery order) atomically with one script call and fills
+ * res[0..n). Orders of one customer within the batch apply in order. Safe to retry after any
+ * error (dedupe makes a repeated order a duplicate; the retried results then say DUPLICATE for
+ * orders that the lost call applied - their CustomerFeatures must be re-derived by the caller or
+ * skipped). Returns 0, SS_ERR_RETRIABLE (connection lost, BUSY, OOM ...: back off and retry),
+ * SS_ERR_INVAL (script error), SS_ERR_FATAL. */
+int fstore_apply(fstore_t *fs, const ss_txn_t *const *txns, size_t n, fstore_result_t *res,
+                 ss_err_t *err);
+
+/* Latest event time applied (max of the per-store watermarks) into *t_ms; SS_ERR_NOTFOUND when
+ * the store is empty. */
+int fstore_latest_time(fstore_t *fs, int64_t *t_ms, ss_err_t *err);
+
+/* Writes one JSON line per customer (rfm_features_json) as of as_of_ms to out, SCANning the
+ * customer keys; order unspecified. *count (may be NULL) gets the number of lines. */
+int fstore_dump_customers(fstore_t *fs, int64_t as_of_ms, FILE *out, size_t *count, ss_err_t *err);
+/* Writes one JSON line per (store, day, product): {"store_id":..,"day":..,"product_id":..,
+ * "quantity":N}. */
+int fstore_dump_demand(fstore_t *fs, FILE *out, size_t *count, ss_err_t *err);
+/* Writes the raw stored state of every customer, one JSON line each, with the window and the
+ * customer x product quantities: {"customer_id":..,"n":..,"s":..,"mu":..,"m2":..,"f":..,"l":..,
+ * "rn":..,"ra":..,"w":"..","products":{..}} (tests compare it with the rfm model). */
+int fstore_dump_state(fstore_t *fs, FILE *out, size_t *count, ss_err_t *err);
+
+/* ---- pure helpers (exposed for unit tests) ---- */
+
+/* Event-time day of t_ms shifted by tz_offset_min: writes "YYYY-MM-DD" into day (11 bytes) and
+ * the exclusive end of that day as UTC epoch ms into *day_end_ms. */
+void fstore_day(int64_t t_ms, int tz_offset_min, char day[11], int64_t *day_end_ms);
+
+/* Parses one reply element of features.lua (see the script header) into res; the features are
+ * computed as of max(event_time_ms, last purchase). SS_ERR_INVAL on a malformed element. */
+int fstore_parse_result(const char *s, size_t len, int64_t event_time_ms, fstore_result_t *res,
+                        ss_err_t *err);
+
+/* Borrows: the embedded features.lua source. */
+const char *fstore_script_source(void);
+
+#endif

@@ -1,0 +1,550 @@
+/* streamscore-features: consumes `transactions` (consumer group, at-least-once), keeps the Redis
+ * feature store (one EVALSHA per micro-batch, see fstore.h and docs/features.md), produces one
+ * CustomerFeatures per applied customer order on `customer-features`, dead-letters bad input.
+ *   streamscore-features [-c conf] [run]                 the service
+ *   streamscore-features [-c conf] dump [--as-of T]      features of every customer, JSON lines
+ *   streamscore-features [-c conf] dump-demand | dump-state
+ * The loop: poll micro-batch -> decode + check (bad -> DLQ) -> fstore_apply (Redis down: pause,
+ * back off, retry the same batch) -> produce features -> flush -> store offsets. */
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fcheck.h"
+#include "fstore.h"
+#include "rfm.h"
+#include "ss_avro.h"
+#include "ss_cfg.h"
+#include "ss_dlq.h"
+#include "ss_err.h"
+#include "ss_http.h"
+#include "ss_kafka.h"
+#include "ss_log.h"
+#include "ss_metrics.h"
+#include "ss_redis.h"
+
+static const ss_cfg_def_t defs[] = {
+    {"brokers", SS_CFG_STR, "127.0.0.1:9092", 0, 0, "Kafka bootstrap servers", 0},
+    {"group.id", SS_CFG_STR, "streamscore-features", 0, 0, "consumer group", 0},
+    {"topic.transactions", SS_CFG_STR, "transactions", 0, 0, "input topic", 0},
+    {"topic.dlq", SS_CFG_STR, "transactions.dlq", 0, 0, "dead-letter topic", 0},
+    {"topic.features", SS_CFG_STR, "customer-features", 0, 0, "CustomerFeatures output topic", 0},
+    {"schemas.dir", SS_CFG_STR, SS_SOURCE_DIR "/schemas", 0, 0, "schema manifest directory", 0},
+    {"redis.host", SS_CFG_STR, "127.0.0.1", 0, 0, "Redis host", 0},
+    {"redis.port", SS_CFG_INT, "6379", 1, 65535, "Redis port", 0},
+    {"redis.password", SS_CFG_STR, "", 0, 0, "Redis AUTH password", SS_CFG_SECRET},
+    {"redis.prefix", SS_CFG_STR, "ss:", 0, 0, "prefix of every Redis key (docs/redis.md)", 0},
+    {"redis.timeout.ms", SS_CFG_INT, "10000", 100, 600000, "Redis command timeout", 0},
+    {"redis.backoff.max.ms", SS_CFG_INT, "5000", 10, 600000, "cap of the reconnect backoff", 0},
+    {"metrics.port", SS_CFG_INT, "0", 0, 65535, "HTTP port of /metrics /livez /readyz (0 = off)",
+     0},
+    {"batch.size", SS_CFG_INT, "1000", 1, 20000, "max orders per micro-batch (one EVALSHA)", 0},
+    {"batch.wait.ms", SS_CFG_INT, "20", 0, 10000, "max wait to fill a micro-batch", 0},
+    {"output.max_pending_batches", SS_CFG_INT, "4", 1, 64,
+     "batches whose outputs may be in flight before the loop waits for delivery (offsets are "
+     "stored only after delivery)",
+     0},
+    {"session.timeout.ms", SS_CFG_INT, "45000", 1000, 300000, "consumer session timeout", 0},
+    {"demand.allowed_lateness_ms", SS_CFG_INT, "3600000", -1, 1e12,
+     "a store's day closes when its watermark passes day end + this; later sales of a closed "
+     "day are still counted but flagged late (metric) (-1: days never close)",
+     0},
+    {"demand.tz_offset_min", SS_CFG_INT, "0", -840, 840,
+     "event-time day = UTC + this offset in minutes", 0},
+    {"retention.customer_days", SS_CFG_INT, "400", 0, 36500,
+     "TTL of a customer's hash, refreshed on each update (0 = keep forever)", 0},
+    {"retention.demand_days", SS_CFG_INT, "800", 0, 36500,
+     "TTL of a (store, day) demand hash, refreshed on update (0 = keep forever)", 0},
+    {"check.max_amount", SS_CFG_DOUBLE, "1e8", 0, 1e15, "orders above this amount are invalid", 0},
+    {"check.max_future_ms", SS_CFG_INT, "7776000000", 1, 1e13,
+     "events this far ahead of their partition's stream clock (max event time), or of the wall "
+     "clock, are invalid (default 90 days)",
+     0},
+    {"check.max_past_ms", SS_CFG_INT, "34560000000", 1, 1e13,
+     "events this far behind their partition's stream clock are invalid (default 400 days)", 0},
+    {"check.max_bytes", SS_CFG_INT, "1048576", 64, 1e9, "larger messages are invalid", 0},
+    {"as-of", SS_CFG_STR, "", 0, 0,
+     "dump: as-of time, epoch ms or ISO UTC (default: latest event time in the store)", 0},
+};
+
+static volatile sig_atomic_t g_stop;
+static void on_signal(int sig) {
+    (void)sig;
+    g_stop = 1;
+}
+
+typedef struct app {
+    const ss_cfg_t *cfg;
+    ss_redis_t *r;
+    fstore_t *fs;
+    fcheck_t check;
+    ss_avro_reg_t *reg;
+    ss_avro_txn_codec_t *codec;
+    ss_avro_writer_t *fw;
+    ss_kafka_producer_t *prod;
+    ss_kafka_consumer_t *cons;
+    ss_dlq_t *dlq;
+    const char *topic_features;
+    size_t max_bytes;
+    /* batch scratch */
+    size_t cap;
+    ss_txn_t *txns;
+    const ss_txn_t **ptrs;
+    size_t *msg_of; /* txns[i] came from msgs[msg_of[i]] */
+    fstore_result_t *res;
+    ss_buf_t out;
+    /* metrics */
+    ss_metrics_t *m;
+    ss_metrics_counter_t *c_applied, *c_dup, *c_conflict, *c_late, *c_invalid, *c_retry,
+        *c_features;
+    ss_metrics_histogram_t *h_batch;
+    atomic_int redis_up;
+} app_t;
+
+static int ready(ss_http_t *h, char *reason, size_t size, void *opaque) {
+    (void)h;
+    app_t *a = opaque;
+    if (!atomic_load(&a->redis_up)) {
+        snprintf(reason, size, "redis unavailable");
+        return 0;
+    }
+    if (a->cons && ss_kafka_consumer_assigned_count(a->cons) == 0) {
+        snprintf(reason, size, "no partitions assigned");
+        return 0;
+    }
+    return 1;
+}
+
+static int produce_features(app_t *a, const ss_txn_t *t, const fstore_result_t *r,
+                            const rd_kafka_message_t *rkm, ss_err_t *err) {
+    const rfm_features_t *f = &r->feat;
+    avro_value_t *v = ss_avro_writer_value(a->fw);
+    int rc = 0;
+    rc |= ss_avro_set_str(v, "customer_id", t->customer_id, err);
+    rc |= ss_avro_set_long(v, "as_of", f->as_of_ms, err);
+    rc |= ss_avro_set_str(v, "order_id", t->order_id, err);
+    rc |= ss_avro_set_int(v, "recency_days", (int32_t)f->recency_days, err);
+    rc |= ss_avro_set_long(v, "frequency", f->frequency, err);
+    rc |= ss_avro_set_double(v, "total_spent", f->total_spent, err);
+    rc |= ss_avro_set_double(v, "avg_order", f->avg_order, err);
+    rc |= ss_avro_set_double(v, "order_std", f->order_std, err);
+    rc |= ss_avro_set_int(v, "days_since_first_order", (int32_t)f->days_since_first_order, err);
+    rc |= ss_avro_set_double(v, "purchase_frequency", f->purchase_frequency, err);
+    rc |= ss_avro_set_int(v, "recent_orders_30d", (int32_t)f->recent_orders_30d, err);
+    rc |= ss_avro_set_long(v, "return_count", f->return_count, err);
+    rc |= ss_avro_set_double(v, "return_amount", f->return_amount, err);
+    rc |= ss_avro_set_long(v, "first_order_time", r->agg.first_ms, err);
+    rc |= ss_avro_set_long(v, "last_order_time", r->agg.last_ms, err);
+    rc |= ss_avro_set_int(v, "source_partition", rkm->partition, err);
+    rc |= ss_avro_set_long(v, "source_offset", rkm->offset, err);
+    if (rc)
+        return SS_ERR_FATAL; /* schema and code disagree: a bug, err says which field */
+    ss_buf_reset(&a->out);
+    if ((rc = ss_avro_writer_encode(a->fw, &a->out, err)) < 0)
+        return SS_ERR_FATAL;
+    rc = ss_kafka_produce(a->prod, a->topic_features, t->customer_id, strlen(t->customer_id),
+                          a->out.buf, a->out.len, err);
+    if (rc == 0)
+        ss_metrics_counter_inc(a->c_features);
+    return rc < 0 ? SS_ERR_FATAL : 0;
+}
+
+static int dead_letter(app_t *a, const rd_kafka_message_t *rkm, const char *code,
+                       const char *reason, ss_err_t *err) {
+    ss_metrics_counter_inc(a->c_invalid);
+    int rc = ss_dlq_publish(a->dlq, rkm, code, reason, err);
+    return rc < 0 ? SS_ERR_FATAL : 0;
+}
+
+static void grow(app_t *a, size_t n) {
+    if (n <= a->cap)
+        return;
+    a->txns = ss_xrealloc(a->txns, n * sizeof(*a->txns));
+    for (size_t i = a->cap; i < n; i++)
+        memset(&a->txns[i], 0, sizeof(a->txns[i]));
+    a->ptrs = ss_xrealloc(a->ptrs, n * sizeof(*a->ptrs));
+    a->msg_of = ss_xrealloc(a->msg_of, n * sizeof(*a->msg_of));
+    a->res = ss_xrealloc(a->res, n * sizeof(*a->res));
+    a->cap = n;
+}
+
+/* Applies with retries while Redis is unavailable; returns the number of attempts that failed
+ * (so the caller knows whether duplicates may be orders of a lost call) or a negative error. */
+static int apply_with_retry(app_t *a, size_t k, ss_err_t *err) {
+    int failed = 0, paused = 0;
+    for (;;) {
+        int rc = fstore_apply(a->fs, a->ptrs, k, a->res, err);
+        if (rc == 0)
+            break;
+        if (rc != SS_ERR_RETRIABLE)
+            return rc;
+        atomic_store(&a->redis_up, 0);
+        ss_metrics_counter_inc(a->c_retry);
+        if (!paused) {
+            SS_LOG(LOG_WARNING, "features", "redis unavailable, pausing consumption: %s", err->msg);
+            if (ss_kafka_consumer_pause(a->cons, err) < 0)
+                return SS_ERR_FATAL;
+            paused = 1;
+        }
+        ss_err_clear(err);
+        failed++;
+        ss_redis_backoff(a->r);
+        /* Stay in the group while paused: polls return nothing. */
+        rd_kafka_message_t *extra[1] = {NULL};
+        int n = ss_kafka_consumer_poll_batch(a->cons, extra, 1, 0, err);
+        if (n < 0)
+            return n;
+        if (n > 0) {
+            ss_kafka_msgs_destroy(extra, 1);
+            return ss_err_set(err, SS_ERR_FATAL, "consumer delivered a message while paused");
+        }
+        if (g_stop)
+            return ss_err_set(err, SS_ERR_RETRIABLE, "stopping while redis is unavailable");
+    }
+    atomic_store(&a->redis_up, 1);
+    if (paused) {
+        SS_LOG(LOG_NOTICE, "features", "redis back after %d failed attempts, resuming", failed);
+        if (ss_kafka_consumer_resume(a->cons, err) < 0)
+            return SS_ERR_FATAL;
+    }
+    return failed;
+}
+
+static int process_batch(app_t *a, rd_kafka_message_t **msgs, size_t n, ss_err_t *err) {
+    double t0 = ss_metrics_now();
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    grow(a, n);
+    size_t k = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const rd_kafka_message_t *rkm = msgs[i];
+        ss_err_t e = SS_ERR_INIT;
+        ss_txn_t *t = &a->txns[k];
+        if (rkm->len > a->max_bytes) {
+            ss_err_set(&e, SS_ERR_INVAL, "message of %zu bytes exceeds check.max_bytes %zu",
+                       rkm->len, a->max_bytes);
+            rc = dead_letter(a, rkm, SS_DLQ_INVALID, e.msg, err);
+            continue;
+        }
+        int drc = ss_avro_txn_decode(a->codec, rkm->payload, rkm->len, t, &e);
+        if (drc == 0)
+            drc = fcheck_txn(&a->check, t, rkm->partition, now_ms, &e);
+        if (drc < 0) {
+            rc = dead_letter(a, rkm, ss_dlq_code_for(drc), e.msg, err);
+            continue;
+        }
+        a->ptrs[k] = t;
+        a->msg_of[k] = i;
+        k++;
+    }
+    if (rc < 0)
+        return rc;
+    int failed = 0;
+    if (k > 0 && (failed = apply_with_retry(a, k, err)) < 0)
+        return failed;
+    for (size_t j = 0; j < k && rc == 0; j++) {
+        const fstore_result_t *r = &a->res[j];
+        const rd_kafka_message_t *rkm = msgs[a->msg_of[j]];
+        switch (r->status) {
+        case FSTORE_CONFLICT: {
+            char reason[200];
+            snprintf(reason, sizeof(reason),
+                     "order_id '%.64s' was already applied with different content",
+                     a->txns[j].order_id);
+            ss_metrics_counter_inc(a->c_conflict);
+            rc = dead_letter(a, rkm, SS_DLQ_CONFLICT, reason, err);
+            break;
+        }
+        case FSTORE_DUPLICATE:
+            ss_metrics_counter_inc(a->c_dup);
+            /* After a failed attempt a duplicate may be an order the lost call applied: emit
+             * its features again (consumers drop replays by source partition/offset). */
+            if (failed > 0 && r->has_features)
+                rc = produce_features(a, &a->txns[j], r, rkm, err);
+            break;
+        case FSTORE_APPLIED:
+            ss_metrics_counter_inc(a->c_applied);
+            if (r->late)
+                ss_metrics_counter_inc(a->c_late);
+            if (r->has_features)
+                rc = produce_features(a, &a->txns[j], r, rkm, err);
+            break;
+        }
+    }
+    if (rc < 0)
+        return rc;
+    ss_metrics_histogram_observe(a->h_batch, ss_metrics_now() - t0);
+    return 0;
+}
+
+/* Batches whose Redis work is done but whose outputs may still be in flight: their offsets are
+ * stored only once the producer has no message in flight (or after a flush), so delivery of
+ * batch i overlaps the Redis work of batch i+1. */
+typedef struct pending {
+    rd_kafka_message_t **msgs;
+    size_t n;
+} pending_t;
+
+/* Stores the offsets of every pending batch if the producer's queue is empty (always after a
+ * flush when `flush` is set). Returns 0 or SS_ERR_FATAL (lost output: exit without storing). */
+static int complete_pending(app_t *a, pending_t *pend, size_t *npend, int flush, ss_err_t *err) {
+    if (*npend == 0)
+        return 0;
+    ss_kafka_producer_poll(a->prod, 0);
+    if (ss_kafka_producer_in_flight(a->prod) > 0) {
+        if (!flush)
+            return 0;
+        if (ss_kafka_producer_flush(a->prod, 60000, err) < 0)
+            return SS_ERR_FATAL;
+    }
+    uint64_t lost = ss_kafka_producer_failed_take(a->prod);
+    if (lost)
+        return ss_err_set(err, SS_ERR_FATAL, "%llu output messages failed delivery",
+                          (unsigned long long)lost);
+    for (size_t i = 0; i < *npend; i++) {
+        int rc = ss_kafka_consumer_store(a->cons, pend[i].msgs, pend[i].n, err);
+        ss_kafka_msgs_destroy(pend[i].msgs, pend[i].n);
+        pend[i].n = 0;
+        if (rc < 0)
+            return rc;
+    }
+    *npend = 0;
+    return 0;
+}
+
+static ss_redis_t *redis_from_cfg(const ss_cfg_t *cfg) {
+    ss_redis_opts_t ro = {.host = ss_cfg_str(cfg, "redis.host"),
+                          .port = (int)ss_cfg_int(cfg, "redis.port"),
+                          .password = ss_cfg_str(cfg, "redis.password"),
+                          .timeout_ms = (int)ss_cfg_int(cfg, "redis.timeout.ms"),
+                          .backoff_max_ms = (int)ss_cfg_int(cfg, "redis.backoff.max.ms")};
+    return ss_redis_new(&ro);
+}
+
+static fstore_t *fstore_from_cfg(const ss_cfg_t *cfg, ss_redis_t *r) {
+    fstore_opts_t fo = {
+        .prefix = ss_cfg_str(cfg, "redis.prefix"),
+        .lateness_ms = ss_cfg_int(cfg, "demand.allowed_lateness_ms"),
+        .tz_offset_min = (int)ss_cfg_int(cfg, "demand.tz_offset_min"),
+        .customer_ttl_ms = ss_cfg_int(cfg, "retention.customer_days") * RFM_DAY_MS,
+        .demand_ttl_ms = ss_cfg_int(cfg, "retention.demand_days") * RFM_DAY_MS,
+    };
+    return fstore_new(r, &fo);
+}
+
+static int run_dump(const ss_cfg_t *cfg, const char *cmd, ss_err_t *err) {
+    ss_redis_t *r = redis_from_cfg(cfg);
+    fstore_t *fs = fstore_from_cfg(cfg, r);
+    int rc = ss_redis_connect(r, err);
+    if (rc == 0 && strcmp(cmd, "dump") == 0) {
+        int64_t as_of = 0;
+        const char *t = ss_cfg_str(cfg, "as-of");
+        rc = t && *t ? rfm_parse_time(t, &as_of, err) : fstore_latest_time(fs, &as_of, err);
+        if (rc == 0)
+            rc = fstore_dump_customers(fs, as_of, stdout, NULL, err);
+    } else if (rc == 0 && strcmp(cmd, "dump-demand") == 0) {
+        rc = fstore_dump_demand(fs, stdout, NULL, err);
+    } else if (rc == 0) {
+        rc = fstore_dump_state(fs, stdout, NULL, err);
+    }
+    fflush(stdout);
+    fstore_destroy(fs);
+    ss_redis_destroy(r);
+    return rc;
+}
+
+static void app_metrics(app_t *a) {
+    a->m = ss_metrics_new();
+    ss_metrics_add_build_info(a->m, "features", NULL);
+    a->c_applied = ss_metrics_counter(a->m, "streamscore_features_orders_applied_total",
+                                      "orders applied to the feature store");
+    a->c_dup = ss_metrics_counter(a->m, "streamscore_features_orders_duplicate_total",
+                                  "redelivered orders (same id and content) ignored");
+    a->c_conflict = ss_metrics_counter(a->m, "streamscore_features_orders_conflict_total",
+                                       "orders with a known id and different content (DLQ)");
+    a->c_late =
+        ss_metrics_counter(a->m, "streamscore_features_late_events_total",
+                           "purchases applied after their store day was closed by the watermark");
+    a->c_invalid = ss_metrics_counter(a->m, "streamscore_features_dead_letters_total",
+                                      "messages sent to the dead-letter topic");
+    a->c_retry = ss_metrics_counter(a->m, "streamscore_features_redis_retries_total",
+                                    "micro-batches retried because Redis was unavailable");
+    a->c_features = ss_metrics_counter(a->m, "streamscore_features_events_produced_total",
+                                       "CustomerFeatures events produced");
+    a->h_batch = ss_metrics_histogram(a->m, "streamscore_features_batch_seconds",
+                                      "micro-batch processing time", NULL, 0);
+}
+
+static int run_service(const ss_cfg_t *cfg, ss_err_t *err) {
+    app_t a = {0};
+    a.cfg = cfg;
+    a.out = (ss_buf_t)SS_BUF_INIT;
+    a.topic_features = ss_cfg_str(cfg, "topic.features");
+    a.max_bytes = (size_t)ss_cfg_int(cfg, "check.max_bytes");
+    a.check.max_amount = ss_cfg_double(cfg, "check.max_amount");
+    a.check.max_future_ms = ss_cfg_int(cfg, "check.max_future_ms");
+    a.check.max_past_ms = ss_cfg_int(cfg, "check.max_past_ms");
+    size_t bs = (size_t)ss_cfg_int(cfg, "batch.size");
+    int wait_ms = (int)ss_cfg_int(cfg, "batch.wait.ms");
+    size_t max_pend = (size_t)ss_cfg_int(cfg, "output.max_pending_batches");
+    pending_t *pend = ss_xcalloc(max_pend, sizeof(*pend));
+    size_t npend = 0;
+    for (size_t i = 0; i < max_pend; i++)
+        pend[i].msgs = ss_xcalloc(bs, sizeof(*pend[i].msgs));
+    ss_http_t *http = NULL;
+    int rc = 0;
+    int32_t fid = 0;
+    app_metrics(&a);
+
+    if (!(a.reg = ss_avro_reg_new(ss_cfg_str(cfg, "schemas.dir"), err)) ||
+        !(a.codec = ss_avro_txn_codec_new(a.reg, err)) ||
+        ss_avro_reg_current_id(a.reg, "customer-features", &fid, err) < 0 ||
+        !(a.fw = ss_avro_writer_new(a.reg, fid, err))) {
+        rc = SS_ERR_FATAL;
+        goto out;
+    }
+    ss_kafka_producer_opts_t po = {.client_id = "streamscore-features", .linger_ms = 1};
+    if (!(a.prod = ss_kafka_producer_new(cfg, &po, err)) ||
+        !(a.dlq = ss_dlq_new(a.prod, a.reg, ss_cfg_str(cfg, "topic.dlq"), "features", err))) {
+        rc = SS_ERR_FATAL;
+        goto out;
+    }
+    a.r = redis_from_cfg(cfg);
+    a.fs = fstore_from_cfg(cfg, a.r);
+    while (!g_stop && (rc = ss_redis_connect(a.r, err)) == SS_ERR_RETRIABLE) {
+        SS_LOG(LOG_WARNING, "features", "waiting for redis: %s", err->msg);
+        ss_err_clear(err);
+        ss_redis_backoff(a.r);
+    }
+    if (rc < 0 || g_stop)
+        goto out;
+    atomic_store(&a.redis_up, 1);
+    int64_t latest;
+    ss_err_t e2 = SS_ERR_INIT;
+    if (fstore_latest_time(a.fs, &latest, &e2) == 0)
+        fcheck_seed(&a.check, latest);
+
+    const char *topics[] = {ss_cfg_str(cfg, "topic.transactions")};
+    ss_kafka_consumer_opts_t co = {.topics = topics,
+                                   .topic_count = 1,
+                                   .session_timeout_ms = (int)ss_cfg_int(cfg, "session.timeout.ms"),
+                                   .client_id = "streamscore-features"};
+    if (!(a.cons = ss_kafka_consumer_new(cfg, &co, err))) {
+        rc = SS_ERR_FATAL;
+        goto out;
+    }
+    if (ss_cfg_int(cfg, "metrics.port") > 0) {
+        ss_http_opts_t ho = {.port = (int)ss_cfg_int(cfg, "metrics.port"),
+                             .metrics = a.m,
+                             .ready = ready,
+                             .ready_opaque = &a};
+        if (!(http = ss_http_new(&ho, err)) || ss_http_start(http, err) < 0) {
+            rc = SS_ERR_FATAL;
+            goto out;
+        }
+    }
+    SS_LOG(LOG_INFO, "features", "consuming '%s' batch.size=%zu", topics[0], bs);
+    while (!g_stop) {
+        if (http)
+            ss_http_heartbeat(http);
+        rd_kafka_message_t **msgs = pend[npend].msgs;
+        int n = ss_kafka_consumer_poll_batch(a.cons, msgs, bs, wait_ms, err);
+        if (n < 0) {
+            rc = n;
+            break;
+        }
+        if (n == 0) {
+            if ((rc = ss_kafka_producer_check(a.prod, err)) < 0 ||
+                (rc = complete_pending(&a, pend, &npend, 1, err)) < 0)
+                break;
+            continue;
+        }
+        pend[npend++].n = (size_t)n;
+        if ((rc = process_batch(&a, msgs, (size_t)n, err)) < 0)
+            break;
+        if ((rc = complete_pending(&a, pend, &npend, npend == max_pend, err)) < 0)
+            break;
+    }
+    if (rc == 0)
+        rc = complete_pending(&a, pend, &npend, 1, err);
+    if (rc == SS_ERR_RETRIABLE && g_stop)
+        rc = 0; /* stopped during an outage: the unfinished batch is redelivered later */
+out:
+    if (a.prod) {
+        ss_err_t fe = SS_ERR_INIT;
+        if (ss_kafka_producer_flush(a.prod, 30000, &fe) < 0)
+            SS_LOG(LOG_ERR, "features", "final flush: %s", fe.msg);
+    }
+    for (size_t i = 0; i < max_pend; i++) {
+        ss_kafka_msgs_destroy(pend[i].msgs, pend[i].n); /* unfinished: not stored */
+        free(pend[i].msgs);
+    }
+    free(pend);
+    if (a.cons) {
+        ss_err_t ce = SS_ERR_INIT;
+        if (rc == 0)
+            ss_kafka_consumer_close(a.cons, &ce);
+        ss_kafka_consumer_destroy(a.cons);
+    }
+    ss_http_destroy(http);
+    ss_dlq_destroy(a.dlq);
+    ss_kafka_producer_destroy(a.prod);
+    fstore_destroy(a.fs);
+    ss_redis_destroy(a.r);
+    ss_avro_writer_destroy(a.fw);
+    ss_avro_txn_codec_destroy(a.codec);
+    ss_avro_reg_destroy(a.reg);
+    fcheck_release(&a.check);
+    for (size_t i = 0; i < a.cap; i++)
+        ss_txn_release(&a.txns[i]);
+    free(a.txns);
+    free(a.ptrs);
+    free(a.msg_of);
+    free(a.res);
+    ss_buf_release(&a.out);
+    ss_metrics_destroy(a.m);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    ss_log_init("features");
+    ss_err_t err = SS_ERR_INIT;
+    ss_cfg_t *cfg = ss_cfg_new("features",
+                               "transactions -> Redis feature store + customer-features "
+                               "(commands: run | dump [--as-of T] | dump-demand | dump-state)",
+                               defs, sizeof(defs) / sizeof(defs[0]));
+    int rc = ss_cfg_load(cfg, argc, argv, &err);
+    if (rc == SS_ERR_EXIT) {
+        ss_cfg_destroy(cfg);
+        return 0;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "streamscore-features: %s\n", err.msg);
+        ss_cfg_destroy(cfg);
+        return 2;
+    }
+    const char *cmd = ss_cfg_argc(cfg) > 0 ? ss_cfg_arg(cfg, 0) : "run";
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (strcmp(cmd, "run") == 0) {
+        rc = run_service(cfg, &err);
+    } else if (!strcmp(cmd, "dump") || !strcmp(cmd, "dump-demand") || !strcmp(cmd, "dump-state")) {
+        rc = run_dump(cfg, cmd, &err);
+    } else {
+        rc = ss_err_set(&err, SS_ERR_INVAL, "unknown command '%s'", cmd);
+    }
+    if (rc < 0)
+        SS_LOG(LOG_ERR, "features", "exiting: %s", err.msg);
+    else
+        SS_LOG(LOG_INFO, "features", "stopped");
+    ss_cfg_destroy(cfg);
+    return rc < 0 ? 1 : 0;
+}
