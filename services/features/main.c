@@ -41,6 +41,7 @@ static const ss_cfg_def_t defs[] = {
     {"redis.backoff.max.ms", SS_CFG_INT, "5000", 10, 600000, "cap of the reconnect backoff", 0},
     {"metrics.port", SS_CFG_INT, "0", 0, 65535, "HTTP port of /metrics /livez /readyz (0 = off)",
      0},
+    {"metrics.bind", SS_CFG_STR, "127.0.0.1", 0, 0, "numeric address of the HTTP listener", 0},
     {"batch.size", SS_CFG_INT, "1000", 1, 20000, "max orders per micro-batch (one EVALSHA)", 0},
     {"batch.wait.ms", SS_CFG_INT, "20", 0, 10000, "max wait to fill a micro-batch", 0},
     {"output.max_pending_batches", SS_CFG_INT, "4", 1, 64,
@@ -439,7 +440,8 @@ static int run_service(const ss_cfg_t *cfg, ss_err_t *err) {
         goto out;
     }
     if (ss_cfg_int(cfg, "metrics.port") > 0) {
-        ss_http_opts_t ho = {.port = (int)ss_cfg_int(cfg, "metrics.port"),
+        ss_http_opts_t ho = {.bind_addr = ss_cfg_str(cfg, "metrics.bind"),
+                             .port = (int)ss_cfg_int(cfg, "metrics.port"),
                              .metrics = a.m,
                              .ready = ready,
                              .ready_opaque = &a};
