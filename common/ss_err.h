@@ -25,12 +25,14 @@ typedef struct ss_err {
     char msg[256]; /* human-readable, lowercase, names the subject first */
 } ss_err_t;
 
-#define SS_ERR_INIT {0, {0}}
+#define SS_ERR_INIT                                                                                \
+    {                                                                                              \
+        0, { 0 }                                                                                   \
+    }
 
 /* Sets err (if not NULL) to code and a printf-formatted message; returns code, so callers can
  * `return ss_err_set(err, SS_ERR_INVAL, "bad '%s'", x);`. */
-int ss_err_set(ss_err_t *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int ss_err_set(ss_err_t *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Like ss_err_set, appending ": strerror(errnum)". Save errno before calling anything else. */
 int ss_err_set_errno(ss_err_t *err, int code, int errnum, const char *fmt, ...)

@@ -14,7 +14,7 @@ static atomic_int log_level = LOG_INFO;
 static atomic_int log_json = 0;
 static const char *log_service = "streamscore";
 
-static const char *level_names[] = {"emerg", "alert", "crit",  "err",
+static const char *level_names[] = {"emerg",   "alert",  "crit", "err",
                                     "warning", "notice", "info", "debug"};
 
 int ss_log_parse_level(const char *s) {

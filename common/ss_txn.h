@@ -26,13 +26,14 @@ typedef struct ss_txn {
     char store_id[SS_ID_MAX + 1];
     int64_t event_time_ms; /* event time, epoch milliseconds UTC */
     ss_txn_kind_t kind;
-    char currency[8]; /* ISO 4217, e.g. "GBP" */
+    char currency[8];     /* ISO 4217, e.g. "GBP" */
     ss_txn_line_t *lines; /* owned; n_lines used of cap_lines allocated */
     size_t n_lines;
     size_t cap_lines;
 } ss_txn_t;
 
-#define SS_TXN_INIT {{0}, {0}, 0, {0}, 0, SS_TXN_PURCHASE, {0}, NULL, 0, 0}
+#define SS_TXN_INIT                                                                                \
+    { {0}, {0}, 0, {0}, 0, SS_TXN_PURCHASE, {0}, NULL, 0, 0 }
 
 /* Empties t for reuse, keeping the line array's memory. */
 void ss_txn_clear(ss_txn_t *t);

@@ -20,9 +20,7 @@ START_TEST(errno_is_appended) {
 }
 END_TEST
 
-START_TEST(null_err_is_allowed) {
-    ck_assert_int_eq(ss_err_set(NULL, SS_ERR_IO, "x"), SS_ERR_IO);
-}
+START_TEST(null_err_is_allowed) { ck_assert_int_eq(ss_err_set(NULL, SS_ERR_IO, "x"), SS_ERR_IO); }
 END_TEST
 
 Suite *err_suite(void) {

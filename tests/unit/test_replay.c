@@ -279,8 +279,9 @@ END_TEST
 /* A byte order mark is dropped however the input is split across feeds (the replay tool reads
  * the first two bytes on their own to sniff gzip); a partial BOM-like prefix stays data. */
 START_TEST(bom_split_over_feeds_is_dropped) {
-    static const char text[] = "\xEF\xBB\xBF" OR_HEADER
-                               "536365,85123A,X,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom\n";
+    static const char text[] =
+        "\xEF\xBB\xBF" OR_HEADER
+        "536365,85123A,X,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom\n";
     for (size_t chunk = 1; chunk <= 5; chunk++) {
         rejects_t rj;
         rcsv_t *r = parse(RCSV_ONLINE_RETAIL, text, chunk, &rj);

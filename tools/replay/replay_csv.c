@@ -77,8 +77,8 @@ struct rcsv {
     uint64_t cur_line; /* physical line being fed (1-based) */
     uint64_t rec_line; /* line the current record starts on */
     int at_line_start;
-    int bom_done;      /* the start of input was checked for a UTF-8 byte order mark */
-    size_t bom_held;   /* leading bytes matching the BOM so far, held back until decided */
+    int bom_done;     /* the start of input was checked for a UTF-8 byte order mark */
+    size_t bom_held;  /* leading bytes matching the BOM so far, held back until decided */
     uint64_t records; /* records seen, header included */
 
     /* strings */
