@@ -371,13 +371,13 @@ START_TEST(txn_round_trip) {
     }
     /* the exact bytes of a small event */
     ss_txn_clear(&a);
-    strcpy(a.order_id, "o");
-    strcpy(a.store_id, "s");
-    strcpy(a.currency, "GBP");
+    snprintf(a.order_id, sizeof(a.order_id), "%s", "o");
+    snprintf(a.store_id, sizeof(a.store_id), "%s", "s");
+    snprintf(a.currency, sizeof(a.currency), "%s", "GBP");
     a.event_time_ms = 1;
     a.kind = SS_TXN_RETURN;
     ss_txn_line_t *l = ss_txn_add_line(&a);
-    strcpy(l->product_id, "p");
+    snprintf(l->product_id, sizeof(l->product_id), "%s", "p");
     l->quantity = -1;
     l->unit_price = 2.0;
     ss_buf_reset(&out);

@@ -32,7 +32,7 @@ static void on_emit(const dalert_event_t *ev, void *opaque) {
     r->reason[r->n] = ev->reason;
     r->starts[r->n] = ev->starts_at_ms;
     r->ends[r->n] = ev->ends_at_ms;
-    strcpy(r->fp[r->n], ev->fingerprint);
+    snprintf(r->fp[r->n], sizeof(r->fp[r->n]), "%s", ev->fingerprint);
     r->n++;
 }
 
