@@ -56,7 +56,7 @@ if ! $py -c 'import sklearn, pandas' 2>/dev/null; then
 fi
 $py -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' \
     "$d/model/importance.svg" || ss_fail "importance.svg is not well-formed XML"
-$py "$SS_SOURCE_DIR/tools/train/compare_sklearn.py" "$d/set-" "$d/pred.csv" | tee "$d/cmp.out"
+$py "$SS_SOURCE_DIR/bench/churn_vs_sklearn.py" "$d/set-" "$d/pred.csv" | tee "$d/cmp.out"
 sk_auc=$(awk '/^streamscore xgboost/ {print $(NF-2)}' "$d/cmp.out")
 rf_auc=$(awk '/^sklearn random forest/ {print $(NF-2)}' "$d/cmp.out")
 awk -v a="$auc" -v b="$sk_auc" 'BEGIN {d = a - b; exit !(d < 1e-4 && d > -1e-4)}' ||

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Compares streamscore-train's churn model with scikit-learn on the same point-in-time sets.
 
-Usage: compare_sklearn.py SETS_PREFIX [PREDICTIONS.csv]
+Usage: bench/churn_vs_sklearn.py SETS_PREFIX [PREDICTIONS.csv]
   SETS_PREFIX       the --export.sets prefix given to streamscore-train (reads <prefix>train.csv,
                     <prefix>eval.csv: customer_id,cutoff_ms,<features>,label; empty = missing)
   PREDICTIONS.csv   streamscore-train --predictions output for the same evaluation rows
