@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sustained throughput of streamscore-features on the generator workload, on the local stack,
 # next to a do-nothing consumer (streamscore-kafkatool consume > /dev/null) on the same topic.
-#   bench/features_bench.sh [customers] [days] [batch.size]      (defaults 20000 90 1000)
+#   bench/features_bench.sh [customers] [days] [batch.size] [state.mode]
+#                                        (defaults 20000 90 1000 script; mode script|local)
 # Needs a build: SS_BIN (default build/bin). Prints orders/s for both and Redis memory figures.
 # The generator output is produced to Kafka first; throughput is then measured from the first
 # applied order to the last (group join excluded) by polling /metrics every 0.2 s.
@@ -10,6 +11,7 @@
 CUSTOMERS=${1:-20000}
 DAYS=${2:-90}
 BATCH=${3:-1000}
+MODE=${4:-script}
 PY=/usr/bin/python3
 ss_start_stack --partitions "transactions=64,customer-features=32"
 C=$SS_STACK_CONF
@@ -36,7 +38,7 @@ NULL_RATE=$($PY -c "n=$N; j=$t1-$t0; t=$t2-$t1-j; print('%.0f' % (n / t))")
 
 PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 ss_bg features "$SS_BIN/streamscore-features" -c "$C" --group.id bench-features \
-    --batch.size "$BATCH" --metrics.port "$PORT" --session.timeout.ms 6000
+    --batch.size "$BATCH" --metrics.port "$PORT" --session.timeout.ms 6000 --state.mode "$MODE"
 FPID=$SS_LAST_PID
 $PY - "$PORT" "$N" >"$D/rate.out" <<'EOF' || ss_fail "features did not finish"
 import sys, time, urllib.request
@@ -65,12 +67,19 @@ while time.time() < deadline:
 sys.exit(1)
 EOF
 FEAT_RATE=$(cat "$D/rate.out")
+# What limits the figure: CPU seconds of the service, of redis-server and of the stack (mock
+# brokers) over the whole features run, and the Redis commands it took.
+FEAT_CPU=$(awk '{ print ($14 + $15) / 100 }' "/proc/$FPID/stat" 2>/dev/null || echo "?")
+REDIS_CPU=$(redis-cli -p "$REDIS_PORT" info cpu | awk -F: '/^used_cpu_(user|sys):/ { s += $2 } END { print s }')
+STACK_CPU=$(awk '{ print ($14 + $15) / 100 }' "/proc/$SS_STACK_PID/stat" 2>/dev/null || echo "?")
 kill -TERM "$FPID"
 wait "$FPID" || true
 CPU=$(grep -o 'process_cpu_seconds_total [0-9.]*' "$D/features.out" 2>/dev/null || true)
 
-echo "workload: $N events ($CUSTOMERS customers, $DAYS days, generator defaults), batch.size=$BATCH"
+echo "workload: $N events ($CUSTOMERS customers, $DAYS days, generator defaults), batch.size=$BATCH state.mode=$MODE"
 echo "do-nothing consumer: $NULL_RATE orders/s"
 echo "streamscore-features: $FEAT_RATE orders/s"
+echo "cpu seconds (whole run incl. generation for redis/stack): features=$FEAT_CPU redis-server=$REDIS_CPU stack=$STACK_CPU"
+redis-cli -p "$REDIS_PORT" info commandstats | grep -E 'calls=' | sed 's/,rejected_calls.*//'
 redis-cli -p "$REDIS_PORT" info memory | grep -E '^used_memory:|^used_memory_human:'
 redis-cli -p "$REDIS_PORT" dbsize

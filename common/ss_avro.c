@@ -2034,9 +2034,9 @@ static const plan_t *txn_plan(ss_avro_txn_codec_t *c, int32_t wid, int *rc, ss_e
 
 int ss_avro_txn_decode(ss_avro_txn_codec_t *c, const void *payload, size_t len, ss_txn_t *t,
                        ss_err_t *err) {
-    int32_t wid;
-    const uint8_t *body;
-    size_t blen;
+    int32_t wid = 0;
+    const uint8_t *body = NULL;
+    size_t blen = 0;
     int rc = ss_avro_frame_parse(payload, len, &wid, &body, &blen, err);
     if (rc < 0)
         return rc;
@@ -2396,9 +2396,9 @@ void ss_avro_reader_destroy(ss_avro_reader_t *r) {
 
 int ss_avro_reader_decode(ss_avro_reader_t *r, const void *payload, size_t len,
                           avro_value_t **value, int32_t *writer_id, ss_err_t *err) {
-    int32_t wid;
-    const uint8_t *body;
-    size_t blen;
+    int32_t wid = 0;
+    const uint8_t *body = NULL;
+    size_t blen = 0;
     int rc = ss_avro_frame_parse(payload, len, &wid, &body, &blen, err);
     if (rc < 0)
         return rc;
@@ -3040,9 +3040,9 @@ static int json_emit(dctx_t *x, const node_t *n, ss_buf_t *out) {
 
 int ss_avro_to_json(ss_avro_reg_t *reg, const void *payload, size_t len, ss_buf_t *out,
                     ss_err_t *err) {
-    int32_t wid;
-    const uint8_t *body;
-    size_t blen;
+    int32_t wid = 0;
+    const uint8_t *body = NULL;
+    size_t blen = 0;
     int rc = ss_avro_frame_parse(payload, len, &wid, &body, &blen, err);
     if (rc < 0)
         return rc;
