@@ -8,7 +8,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "flocal.h"
 #include "ss_buf.h"
+#include "ss_log.h"
 
 extern const char fstore_lua_source[]; /* generated from features.lua at build time */
 
@@ -32,6 +34,15 @@ struct fstore {
     int64_t day_idx;
     char day_txt[11];
     int day_valid;
+    /* local mode */
+    fstore_mode_t mode;
+    flocal_t *loc;
+    int wscript;
+    size_t cache_max;
+    ss_buf_t k1, k2;
+    char **lkeys; /* pipelined read scratch: what each reply is for */
+    int *lkind;
+    size_t lcap;
 };
 
 fstore_t *fstore_new(ss_redis_t *r, const fstore_opts_t *opts) {
@@ -47,8 +58,22 @@ fstore_t *fstore_new(ss_redis_t *r, const fstore_opts_t *opts) {
     ss_buf_init(&fs->data, 0);
     ss_err_t err = SS_ERR_INIT;
     /* Loaded now if r is connected, else at its next connect; errors show up then. */
-    fs->script =
-        ss_redis_script_add(r, opts->script_src ? opts->script_src : fstore_lua_source, &err);
+    fs->mode = opts->mode;
+    if (fs->mode == FSTORE_MODE_DEFAULT) {
+        const char *e = getenv("SS_FSTORE_STATE_MODE");
+        fs->mode = e && strcmp(e, "local") == 0 ? FSTORE_MODE_LOCAL : FSTORE_MODE_SCRIPT;
+    }
+    ss_buf_init(&fs->k1, 0);
+    ss_buf_init(&fs->k2, 0);
+    if (fs->mode == FSTORE_MODE_LOCAL) {
+        fs->cache_max = opts->cache_max_customers ? opts->cache_max_customers : 1000000;
+        fs->loc = flocal_new(fs->prefix, opts->lateness_ms, opts->tz_offset_min,
+                             opts->customer_ttl_ms, opts->demand_ttl_ms);
+        fs->wscript = ss_redis_script_add(r, flocal_write_script_source(), &err);
+    } else {
+        fs->script =
+            ss_redis_script_add(r, opts->script_src ? opts->script_src : fstore_lua_source, &err);
+    }
     return fs;
 }
 
@@ -61,6 +86,13 @@ void fstore_destroy(fstore_t *fs) {
     free(fs->argv);
     free(fs->idx);
     free(fs->prefix);
+    flocal_destroy(fs->loc);
+    ss_buf_release(&fs->k1);
+    ss_buf_release(&fs->k2);
+    for (size_t i = 0; i < fs->lcap; i++)
+        free(fs->lkeys[i]);
+    free(fs->lkeys);
+    free(fs->lkind);
     free(fs);
 }
 
@@ -263,10 +295,160 @@ static void pack_order(fstore_t *fs, const ss_txn_t *t) {
     }
 }
 
+void fstore_invalidate(fstore_t *fs) {
+    if (fs->loc)
+        flocal_clear(fs->loc);
+}
+
+fstore_mode_t fstore_mode(const fstore_t *fs) { return fs->mode; }
+
+enum { LOAD_CUST = 1, LOAD_WM, LOAD_ANON };
+
+static void load_item(fstore_t *fs, size_t i, int kind, const char *key) {
+    if (i >= fs->lcap) {
+        size_t ncap = fs->lcap ? fs->lcap * 2 : 256;
+        while (ncap <= i)
+            ncap *= 2;
+        fs->lkeys = ss_xrealloc(fs->lkeys, ncap * sizeof(*fs->lkeys));
+        fs->lkind = ss_xrealloc(fs->lkind, ncap * sizeof(*fs->lkind));
+        for (size_t k = fs->lcap; k < ncap; k++)
+            fs->lkeys[k] = NULL;
+        fs->lcap = ncap;
+    }
+    free(fs->lkeys[i]);
+    fs->lkeys[i] = ss_xstrdup(key);
+    fs->lkind[i] = kind;
+}
+
+/* Reads, in one pipeline, what the batch needs and the cache lacks: HGETALL of unknown customers,
+ * HMGET wm/wmin of unknown stores, HGET of unknown anonymous order ids. */
+static int local_load(fstore_t *fs, const ss_txn_t *const *txns, size_t n, ss_err_t *err) {
+    flocal_t *l = fs->loc;
+    size_t nq = 0;
+    int rc = 0;
+    char wm[300], wmin[300];
+    snprintf(wm, sizeof(wm), "%swm", fs->prefix);
+    snprintf(wmin, sizeof(wmin), "%swmin", fs->prefix);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const ss_txn_t *t = txns[i];
+        if (t->has_customer && !flocal_has_customer(l, t->customer_id)) {
+            ss_buf_reset(&fs->k1);
+            ss_buf_addf(&fs->k1, "%sc:{%s}", fs->prefix, t->customer_id);
+            const char *av[2] = {"HGETALL", fs->k1.buf};
+            rc = ss_redis_appendv(fs->r, 2, av, NULL, err);
+            load_item(fs, nq++, LOAD_CUST, t->customer_id);
+            flocal_customer_begin(l, t->customer_id); /* asked once per batch */
+        } else if (!t->has_customer && flocal_anon_need(l, t, &fs->k1, &fs->k2)) {
+            const char *av[3] = {"HGET", fs->k1.buf, fs->k2.buf};
+            rc = ss_redis_appendv(fs->r, 3, av, NULL, err);
+            ss_buf_addch(&fs->k1, '\x1f');
+            ss_buf_adds(&fs->k1, fs->k2.buf);
+            load_item(fs, nq++, LOAD_ANON, fs->k1.buf);
+        }
+        if (rc == 0 && !flocal_has_store(l, t->store_id)) {
+            const char *av[4] = {"HMGET", wm, t->store_id, NULL};
+            rc = ss_redis_appendv(fs->r, 3, av, NULL, err);
+            if (rc == 0) {
+                av[1] = wmin;
+                rc = ss_redis_appendv(fs->r, 3, av, NULL, err);
+            }
+            load_item(fs, nq++, LOAD_WM, t->store_id);
+            flocal_store_set(l, t->store_id, 0, 0, 0, 0);
+        }
+    }
+    for (size_t i = 0; i < nq && rc == 0; i++) {
+        redisReply *v = NULL, *v2 = NULL;
+        if ((rc = ss_redis_get_reply(fs->r, &v, err)) < 0)
+            break;
+        if (fs->lkind[i] == LOAD_WM && (rc = ss_redis_get_reply(fs->r, &v2, err)) < 0) {
+            freeReplyObject(v);
+            break;
+        }
+        if (v->type == REDIS_REPLY_ERROR || (v2 && v2->type == REDIS_REPLY_ERROR)) {
+            const char *m = v->type == REDIS_REPLY_ERROR ? v->str : v2->str;
+            rc = ss_err_set(err, ss_redis_reply_class(m), "redis: %s", m);
+        } else if (fs->lkind[i] == LOAD_CUST) {
+            for (size_t k = 0; v->type == REDIS_REPLY_ARRAY && k + 1 < v->elements && rc == 0;
+                 k += 2)
+                rc = flocal_customer_field(fs->loc, fs->lkeys[i], v->element[k]->str,
+                                           v->element[k]->len, v->element[k + 1]->str,
+                                           v->element[k + 1]->len, err);
+        } else if (fs->lkind[i] == LOAD_ANON) {
+            char *sep = strchr(fs->lkeys[i], '\x1f');
+            *sep = '\0';
+            if (v->type == REDIS_REPLY_STRING)
+                flocal_anon_set(fs->loc, fs->lkeys[i], sep + 1, v->str, v->len);
+            else
+                flocal_anon_set(fs->loc, fs->lkeys[i], sep + 1, NULL, 0);
+        } else {
+            const redisReply *a =
+                v->type == REDIS_REPLY_ARRAY && v->elements == 1 ? v->element[0] : NULL;
+            const redisReply *b =
+                v2->type == REDIS_REPLY_ARRAY && v2->elements == 1 ? v2->element[0] : NULL;
+            int ha = a && a->type == REDIS_REPLY_STRING, hb = b && b->type == REDIS_REPLY_STRING;
+            flocal_store_set(fs->loc, fs->lkeys[i], ha, ha ? (int64_t)strtod(a->str, NULL) : 0, hb,
+                             hb ? (int64_t)strtod(b->str, NULL) : 0);
+        }
+        freeReplyObject(v);
+        freeReplyObject(v2);
+    }
+    if (rc < 0)
+        ss_redis_disconnect(fs->r); /* unread pipelined replies */
+    return rc;
+}
+
+static int local_apply_once(fstore_t *fs, const ss_txn_t *const *txns, size_t n,
+                            fstore_result_t *res, ss_err_t *err) {
+    if (flocal_customers(fs->loc) > fs->cache_max)
+        flocal_clear(fs->loc);
+    int rc = local_load(fs, txns, n, err);
+    if (rc == 0) {
+        fs->n_args =
+            flocal_apply(fs->loc, txns, n, res, &fs->data, &fs->off, &fs->len, &fs->cap_args);
+        if (fs->n_args > fs->argv_cap) {
+            fs->argv_cap = fs->n_args * 2;
+            fs->argv = ss_xrealloc(fs->argv, fs->argv_cap * sizeof(*fs->argv));
+        }
+        for (size_t i = 0; i < fs->n_args; i++)
+            fs->argv[i] = fs->data.buf + fs->off[i];
+        redisReply *rep = NULL;
+        if (fs->n_args > 0)
+            rc = ss_redis_evalsha(fs->r, fs->wscript, 0, (int)fs->n_args, fs->argv, fs->len, &rep,
+                                  err);
+        freeReplyObject(rep);
+    }
+    /* The write may or may not have happened: reload from Redis, which is the truth (the batch
+     * is atomic, so a retried batch then finds its orders applied or not, all or none). */
+    if (rc < 0)
+        flocal_clear(fs->loc);
+    return rc;
+}
+
+/* A STALE fence (another writer changed one of the batch's customers: this process lost their
+ * partition without knowing yet) is retried at once from freshly loaded state. */
+static int local_apply(fstore_t *fs, const ss_txn_t *const *txns, size_t n, fstore_result_t *res,
+                       ss_err_t *err) {
+    for (int attempt = 0;; attempt++) {
+        ss_err_t e = SS_ERR_INIT;
+        int rc = local_apply_once(fs, txns, n, res, &e);
+        if (rc == SS_ERR_INVAL && strstr(e.msg, "STALE") && attempt < 5) {
+            SS_LOG(LOG_WARNING, "fstore", "%s; reloading and recomputing the batch", e.msg);
+            continue;
+        }
+        if (rc == SS_ERR_INVAL && strstr(e.msg, "STALE"))
+            rc = SS_ERR_RETRIABLE;
+        if (rc < 0)
+            ss_err_set(err, rc, "%s", e.msg);
+        return rc;
+    }
+}
+
 int fstore_apply(fstore_t *fs, const ss_txn_t *const *txns, size_t n, fstore_result_t *res,
                  ss_err_t *err) {
     if (n == 0)
         return 0;
+    if (fs->mode == FSTORE_MODE_LOCAL)
+        return local_apply(fs, txns, n, res, err);
     ss_buf_reset(&fs->data);
     fs->n_args = 0;
     arg_str(fs, fs->prefix);

@@ -1,6 +1,8 @@
 /* fstore: the Redis feature store of streamscore-features. Applies a micro-batch of decoded,
- * validated orders with ONE EVALSHA of features.lua (dedupe + RFM + window + customer x product +
- * per (store, product, day) demand + watermarks), and reads the store back (dump). Key layout in
+ * validated orders with ONE EVALSHA: in script mode of features.lua (dedupe + RFM + window +
+ * customer x product + per (store, product, day) demand + watermarks, all in Redis); in local mode
+ * of the write-only features_write.lua after flocal computed the batch in process (customers
+ * loaded with one pipeline on first touch). Reads the store back (dump). Key layout in
  * docs/redis.md. Depends on rfm, ss_redis, ss_txn. One fstore per thread (it borrows a
  * ss_redis_t, which is single-threaded too). */
 #ifndef FSTORE_H
@@ -14,6 +16,14 @@
 #include "ss_redis.h"
 #include "ss_txn.h"
 
+/* Where the per-order arithmetic runs (docs/features.md "State modes"). */
+typedef enum fstore_mode {
+    FSTORE_MODE_DEFAULT = 0, /* the env var SS_FSTORE_STATE_MODE (script|local), else script */
+    FSTORE_MODE_SCRIPT = 1,  /* one EVALSHA of features.lua per batch: reads, arithmetic, writes */
+    FSTORE_MODE_LOCAL = 2,   /* flocal: state cached in process, arithmetic in C, one write-only
+                                EVALSHA of features_write.lua per batch */
+} fstore_mode_t;
+
 /* Zero means default for every field. */
 typedef struct fstore_opts {
     const char *prefix;      /* key prefix (copied); default "ss:" */
@@ -24,6 +34,9 @@ typedef struct fstore_opts {
     int64_t demand_ttl_ms;   /* PEXPIRE of (store, day) hashes on update; 0 = none */
     const char *script_src;  /* Lua source to use instead of the embedded features.lua (development
                                 and benchmarks; borrowed during fstore_new); NULL = embedded */
+    fstore_mode_t mode;      /* see fstore_mode_t */
+    size_t cache_max_customers; /* local mode: the cache is dropped at a batch start when it holds
+                                   more customers than this; 0 = 1000000 */
 } fstore_opts_t;
 
 typedef enum fstore_status {
@@ -48,13 +61,20 @@ fstore_t *fstore_new(ss_redis_t *r, const fstore_opts_t *opts);
 void fstore_destroy(fstore_t *fs); /* NULL is a no-op */
 
 /* Applies txns[0..n) (validated, in delivery order) atomically with one script call and fills
- * res[0..n). Orders of one customer within the batch apply in order. Safe to retry after any
- * error (dedupe makes a repeated order a duplicate; the retried results then say DUPLICATE for
- * orders that the lost call applied - their CustomerFeatures must be re-derived by the caller or
- * skipped). Returns 0, SS_ERR_RETRIABLE (connection lost, BUSY, OOM ...: back off and retry),
- * SS_ERR_INVAL (script error), SS_ERR_FATAL. */
+ * res[0..n) (local mode: after one pipeline of reads for what the cache lacks; any error drops
+ * the cache, so a retry recomputes from Redis). Orders of one customer within the batch apply in
+ * order. Safe to retry after any error (dedupe makes a repeated order a duplicate; the retried
+ * results then say DUPLICATE for orders that the lost call applied - their CustomerFeatures must be
+ * re-derived by the caller or skipped). Returns 0, SS_ERR_RETRIABLE (connection lost, BUSY, OOM
+ * ...: back off and retry), SS_ERR_INVAL (script error), SS_ERR_FATAL. */
 int fstore_apply(fstore_t *fs, const ss_txn_t *const *txns, size_t n, fstore_result_t *res,
                  ss_err_t *err);
+
+/* Local mode: forgets every cached state (call on partition assignment changes: another
+ * consumer may have written the customers meanwhile). No-op in script mode. */
+void fstore_invalidate(fstore_t *fs);
+/* The effective mode (never FSTORE_MODE_DEFAULT). */
+fstore_mode_t fstore_mode(const fstore_t *fs);
 
 /* Latest event time applied (max of the per-store watermarks) into *t_ms; SS_ERR_NOTFOUND when
  * the store is empty. */

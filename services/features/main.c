@@ -43,6 +43,13 @@ static const ss_cfg_def_t defs[] = {
      0},
     {"metrics.bind", SS_CFG_STR, "127.0.0.1", 0, 0, "numeric address of the HTTP listener", 0},
     {"batch.size", SS_CFG_INT, "1000", 1, 20000, "max orders per micro-batch (one EVALSHA)", 0},
+    {"state.mode", SS_CFG_STR, "local", 0, 0,
+     "script: the batch's arithmetic runs in Redis (features.lua); local: customer state cached "
+     "in process for the assigned partitions, arithmetic in C, one write-only script per batch "
+     "(docs/features.md)",
+     0},
+    {"state.cache_max_customers", SS_CFG_INT, "1000000", 1, 1e9,
+     "local mode: drop the in-process cache when it holds more customers (reloads on touch)", 0},
     {"batch.wait.ms", SS_CFG_INT, "20", 0, 10000, "max wait to fill a micro-batch", 0},
     {"output.max_pending_batches", SS_CFG_INT, "4", 1, 64,
      "batches whose outputs may be in flight before the loop waits for delivery (offsets are "
@@ -328,7 +335,10 @@ static ss_redis_t *redis_from_cfg(const ss_cfg_t *cfg) {
 }
 
 static fstore_t *fstore_from_cfg(const ss_cfg_t *cfg, ss_redis_t *r) {
+    const char *mode = ss_cfg_str(cfg, "state.mode");
     fstore_opts_t fo = {
+        .mode = mode && strcmp(mode, "local") == 0 ? FSTORE_MODE_LOCAL : FSTORE_MODE_SCRIPT,
+        .cache_max_customers = (size_t)ss_cfg_int(cfg, "state.cache_max_customers"),
         .prefix = ss_cfg_str(cfg, "redis.prefix"),
         .lateness_ms = ss_cfg_int(cfg, "demand.allowed_lateness_ms"),
         .tz_offset_min = (int)ss_cfg_int(cfg, "demand.tz_offset_min"),
@@ -381,6 +391,16 @@ static void app_metrics(app_t *a) {
                                       "micro-batch processing time", NULL, 0);
 }
 
+/* Runs inside poll_batch, between batches: the cached state of partitions that moved may be
+ * written by another consumer from now on, so local mode forgets it all (reloads on touch). */
+static void on_rebalance(ss_kafka_consumer_t *c, ss_kafka_rebalance_t kind,
+                         const rd_kafka_topic_partition_list_t *parts, void *opaque) {
+    (void)c;
+    (void)kind;
+    (void)parts;
+    fstore_invalidate(((app_t *)opaque)->fs);
+}
+
 static int run_service(const ss_cfg_t *cfg, ss_err_t *err) {
     app_t a = {0};
     a.cfg = cfg;
@@ -390,6 +410,10 @@ static int run_service(const ss_cfg_t *cfg, ss_err_t *err) {
     a.check.max_amount = ss_cfg_double(cfg, "check.max_amount");
     a.check.max_future_ms = ss_cfg_int(cfg, "check.max_future_ms");
     a.check.max_past_ms = ss_cfg_int(cfg, "check.max_past_ms");
+    const char *mode = ss_cfg_str(cfg, "state.mode");
+    if (strcmp(mode, "script") != 0 && strcmp(mode, "local") != 0)
+        return ss_err_set(err, SS_ERR_INVAL, "bad state.mode '%s' (expected script or local)",
+                          mode);
     size_t bs = (size_t)ss_cfg_int(cfg, "batch.size");
     int wait_ms = (int)ss_cfg_int(cfg, "batch.wait.ms");
     size_t max_pend = (size_t)ss_cfg_int(cfg, "output.max_pending_batches");
@@ -434,7 +458,9 @@ static int run_service(const ss_cfg_t *cfg, ss_err_t *err) {
     ss_kafka_consumer_opts_t co = {.topics = topics,
                                    .topic_count = 1,
                                    .session_timeout_ms = (int)ss_cfg_int(cfg, "session.timeout.ms"),
-                                   .client_id = "streamscore-features"};
+                                   .client_id = "streamscore-features",
+                                   .on_rebalance = on_rebalance,
+                                   .opaque = &a};
     if (!(a.cons = ss_kafka_consumer_new(cfg, &co, err))) {
         rc = SS_ERR_FATAL;
         goto out;
@@ -450,7 +476,8 @@ static int run_service(const ss_cfg_t *cfg, ss_err_t *err) {
             goto out;
         }
     }
-    SS_LOG(LOG_INFO, "features", "consuming '%s' batch.size=%zu", topics[0], bs);
+    SS_LOG(LOG_INFO, "features", "consuming '%s' batch.size=%zu state.mode=%s", topics[0], bs,
+           fstore_mode(a.fs) == FSTORE_MODE_LOCAL ? "local" : "script");
     while (!g_stop) {
         if (http)
             ss_http_heartbeat(http);

@@ -10,6 +10,11 @@
 #  3. SIGTERM: clean exit 0.
 . "$(dirname "$0")/lib.sh"
 
+# State mode under test: SS_E2E_STATE_MODE=script|local runs every streamscore-features of this
+# test with that --state.mode; unset, the service's default (docs/features.md "State modes").
+MODE_ARGS=()
+[ -z "${SS_E2E_STATE_MODE:-}" ] || MODE_ARGS=(--state.mode "$SS_E2E_STATE_MODE")
+
 PY=/usr/bin/python3
 REF="$SS_SOURCE_DIR/tests/integration/rfm_reference.py"
 DATA="$SS_SHARED_DIR/data/online_retail.csv.gz"
@@ -49,7 +54,7 @@ N_CUST_ORDERS=$($PY -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) 
 # 1. In-order stream.
 ss_log "step 1: features service on the replayed stream ($N events)"
 P1=$(free_port)
-ss_bg features1 "$SS_BIN/streamscore-features" -c "$C" --group.id e2e-1 --redis.prefix a: \
+ss_bg features1 "$SS_BIN/streamscore-features" -c "$C" "${MODE_ARGS[@]}" --group.id e2e-1 --redis.prefix a: \
     --session.timeout.ms 6000 --metrics.port "$P1"
 F1=$SS_LAST_PID
 wait_processed "$P1" "$N"
@@ -157,7 +162,7 @@ if left:
 print("produced", n + 5)
 EOF
 P2=$(free_port)
-ss_bg features2 "$SS_BIN/streamscore-features" -c "$C" --group.id e2e-2 --redis.prefix b: \
+ss_bg features2 "$SS_BIN/streamscore-features" -c "$C" "${MODE_ARGS[@]}" --group.id e2e-2 --redis.prefix b: \
     --topic.transactions transactions-twice --session.timeout.ms 6000 --batch.size 2000 \
     --metrics.port "$P2"
 # Redis outage in the middle: stop redis-server, keep it down for a while, restart it (same port,

@@ -1,0 +1,651 @@
+/* flocal: in-process state and batch arithmetic of the `local` state mode. String-keyed open
+ * addressing maps (FNV-1a, linear probing, no deletion: flocal_clear drops everything). */
+#include "flocal.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rfm.h"
+
+extern const char flocal_write_lua_source[]; /* generated from features_write.lua */
+
+const char *flocal_write_script_source(void) { return flocal_write_lua_source; }
+
+/* ---------------------------------------------------------------- map: string -> uint64 */
+
+typedef struct fl_ent {
+    char *key; /* owned; NULL = empty slot */
+    uint64_t val;
+} fl_ent_t;
+
+typedef struct fl_map {
+    fl_ent_t *e;
+    size_t cap, n; /* cap is a power of two (or 0) */
+} fl_map_t;
+
+static uint64_t fnv(const char *s) {
+    uint64_t h = UINT64_C(1469598103934665603);
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
+    /* FNV's low bits depend only on the low bits of the input: mix before masking. */
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    return h;
+}
+
+static fl_ent_t *map_find(const fl_map_t *m, const char *key) {
+    if (!m->cap)
+        return NULL;
+    size_t i = (size_t)fnv(key) & (m->cap - 1);
+    while (m->e[i].key) {
+        if (strcmp(m->e[i].key, key) == 0)
+            return &m->e[i];
+        i = (i + 1) & (m->cap - 1);
+    }
+    return NULL;
+}
+
+static void map_clear(fl_map_t *m) {
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->e[i].key);
+    free(m->e);
+    memset(m, 0, sizeof(*m));
+}
+
+static fl_ent_t *map_slot(fl_map_t *m, const char *key, int *created);
+
+static void map_grow(fl_map_t *m) {
+    fl_map_t nm = {0};
+    nm.cap = m->cap ? m->cap * 2 : 8;
+    nm.e = ss_xcalloc(nm.cap, sizeof(*nm.e));
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->e[i].key)
+            continue;
+        size_t j = (size_t)fnv(m->e[i].key) & (nm.cap - 1);
+        while (nm.e[j].key)
+            j = (j + 1) & (nm.cap - 1);
+        nm.e[j] = m->e[i];
+        nm.n++;
+    }
+    free(m->e);
+    *m = nm;
+}
+
+/* Finds or inserts key (copied; value 0 when created). The returned pointer is valid until the
+ * next insert; the key string itself stays valid until map_clear. */
+static fl_ent_t *map_slot(fl_map_t *m, const char *key, int *created) {
+    fl_ent_t *f = map_find(m, key);
+    if (created)
+        *created = !f;
+    if (f)
+        return f;
+    if ((m->n + 1) * 4 > m->cap * 3)
+        map_grow(m);
+    size_t i = (size_t)fnv(key) & (m->cap - 1);
+    while (m->e[i].key)
+        i = (i + 1) & (m->cap - 1);
+    m->e[i].key = ss_xstrdup(key);
+    m->e[i].val = 0;
+    m->n++;
+    return &m->e[i];
+}
+
+/* ---------------------------------------------------------------- state */
+
+typedef struct fl_cust {
+    char *key; /* "<prefix>c:{<cid>}" */
+    rfm_state_t st;
+    fl_map_t orders;   /* order id -> fingerprint */
+    fl_map_t products; /* product id -> quantity (int64 as uint64) */
+    size_t batch;      /* batch number of the last touch (0 = none) */
+    int dirty;         /* changed in the current batch */
+    const char **bf;   /* fields written this batch: order ids / product ids (map-owned) */
+    unsigned char *bk; /* 'o' or 'p' per bf entry */
+    size_t nbf, capbf;
+    int has_st;                         /* 'st' exists in Redis (loaded or written) */
+    int old_has;                        /* has_st at the start of the batch */
+    unsigned char old_st[RFM_ST_BYTES]; /* 'st' at the start of the batch (the write's fence) */
+} fl_cust_t;
+
+typedef struct fl_store {
+    int has_wm, has_wmin;
+    int64_t wm, wmin; /* event time ms */
+    size_t batch;     /* batch number of the last touch */
+} fl_store_t;
+
+struct flocal {
+    char *prefix;
+    int64_t lateness_ms; /* 2^52 when days never close */
+    int tz_offset_min;
+    int64_t cttl_ms, dttl_ms;
+    fl_map_t cust_idx; /* cid -> index into cust */
+    fl_cust_t **cust;
+    size_t n_cust, cap_cust;
+    fl_map_t store_idx; /* store -> index into stores */
+    fl_store_t *stores;
+    char **store_names;
+    size_t n_store, cap_store;
+    fl_map_t anon;     /* "<dm key>\x1f<order id>" -> fingerprint, or 0 when known absent */
+    fl_map_t anon_set; /* same keys: 1 when present in anon as a seen order */
+    size_t batch;      /* batch counter */
+    /* batch scratch */
+    size_t *touched_c, n_touched_c, cap_touched_c;
+    size_t *touched_s, n_touched_s, cap_touched_s;
+    fl_map_t demand;       /* "<dm key>\x1f<p:product>" -> quantity delta this batch */
+    fl_map_t dkeys;        /* dm keys whose TTL this batch already refreshes */
+    char **anon_keys;      /* applied anonymous orders of the batch: dm key (owned), */
+    const char **anon_ids; /* order id (borrowed from the txn), */
+    uint64_t *anon_fps;    /* fingerprint */
+    size_t n_anon, cap_anon;
+    ss_buf_t key, key2;
+    int64_t day_idx;
+    char day_txt[11];
+    int day_valid;
+};
+
+flocal_t *flocal_new(const char *prefix, int64_t lateness_ms, int tz_offset_min,
+                     int64_t customer_ttl_ms, int64_t demand_ttl_ms) {
+    flocal_t *l = ss_xcalloc(1, sizeof(*l));
+    l->prefix = ss_xstrdup(prefix && *prefix ? prefix : "ss:");
+    l->lateness_ms = lateness_ms < 0 ? INT64_C(1) << 52 : lateness_ms;
+    l->tz_offset_min = tz_offset_min;
+    l->cttl_ms = customer_ttl_ms;
+    l->dttl_ms = demand_ttl_ms;
+    ss_buf_init(&l->key, 0);
+    ss_buf_init(&l->key2, 0);
+    return l;
+}
+
+static void cust_free(fl_cust_t *c) {
+    free(c->key);
+    rfm_state_release(&c->st);
+    map_clear(&c->orders);
+    map_clear(&c->products);
+    free(c->bf);
+    free(c->bk);
+    free(c);
+}
+
+void flocal_clear(flocal_t *l) {
+    for (size_t i = 0; i < l->n_cust; i++)
+        cust_free(l->cust[i]);
+    l->n_cust = 0;
+    map_clear(&l->cust_idx);
+    for (size_t i = 0; i < l->n_store; i++)
+        free(l->store_names[i]);
+    l->n_store = 0;
+    map_clear(&l->store_idx);
+    map_clear(&l->anon);
+    map_clear(&l->anon_set);
+    map_clear(&l->demand);
+    map_clear(&l->dkeys);
+}
+
+void flocal_destroy(flocal_t *l) {
+    if (!l)
+        return;
+    flocal_clear(l);
+    free(l->cust);
+    free(l->stores);
+    free(l->store_names);
+    free(l->touched_c);
+    free(l->touched_s);
+    free(l->anon_keys);
+    free(l->anon_ids);
+    free(l->anon_fps);
+    ss_buf_release(&l->key);
+    ss_buf_release(&l->key2);
+    free(l->prefix);
+    free(l);
+}
+
+size_t flocal_customers(const flocal_t *l) { return l->n_cust; }
+
+int flocal_has_customer(const flocal_t *l, const char *cid) {
+    return map_find(&l->cust_idx, cid) != NULL;
+}
+
+static fl_cust_t *cust_get(flocal_t *l, const char *cid) {
+    int created;
+    fl_ent_t *e = map_slot(&l->cust_idx, cid, &created);
+    if (!created)
+        return l->cust[e->val];
+    if (l->n_cust == l->cap_cust) {
+        l->cap_cust = l->cap_cust ? l->cap_cust * 2 : 64;
+        l->cust = ss_xrealloc(l->cust, l->cap_cust * sizeof(*l->cust));
+    }
+    e->val = l->n_cust;
+    fl_cust_t *c = ss_xcalloc(1, sizeof(*c));
+    ss_buf_t k = SS_BUF_INIT;
+    ss_buf_addf(&k, "%sc:{%s}", l->prefix, cid);
+    c->key = ss_buf_detach(&k, NULL);
+    l->cust[l->n_cust++] = c;
+    return c;
+}
+
+void flocal_customer_begin(flocal_t *l, const char *cid) { (void)cust_get(l, cid); }
+
+static uint64_t parse_hex(const char *s, size_t n) {
+    uint64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : 0;
+        x = (x << 4) | (uint64_t)d;
+    }
+    return x;
+}
+
+int flocal_customer_field(flocal_t *l, const char *cid, const char *f, size_t flen, const char *v,
+                          size_t vlen, ss_err_t *err) {
+    fl_cust_t *c = cust_get(l, cid);
+    if (flen == 2 && memcmp(f, "st", 2) == 0) {
+        c->has_st = 1;
+        return rfm_agg_decode(v, vlen, &c->st.agg, err);
+    }
+    if (flen == 1 && f[0] == 'w') {
+        int64_t *w = NULL;
+        size_t nw = 0;
+        if (rfm_window_decode(v, vlen, &w, &nw, err) < 0)
+            return SS_ERR_INVAL;
+        free(c->st.win);
+        c->st.win = w;
+        c->st.n_win = c->st.cap_win = nw;
+        return 0;
+    }
+    if (flen > 2 && (f[0] == 'o' || f[0] == 'p') && f[1] == ':') {
+        char *name = ss_xstrndup(f + 2, flen - 2);
+        if (f[0] == 'o') {
+            map_slot(&c->orders, name, NULL)->val = parse_hex(v, vlen);
+        } else {
+            char *s = ss_xstrndup(v, vlen);
+            map_slot(&c->products, name, NULL)->val = (uint64_t)strtoll(s, NULL, 10);
+            free(s);
+        }
+        free(name);
+    }
+    return 0;
+}
+
+int flocal_has_store(const flocal_t *l, const char *store) {
+    return map_find(&l->store_idx, store) != NULL;
+}
+
+static fl_store_t *store_get(flocal_t *l, const char *store) {
+    int created;
+    fl_ent_t *e = map_slot(&l->store_idx, store, &created);
+    if (!created)
+        return &l->stores[e->val];
+    if (l->n_store == l->cap_store) {
+        l->cap_store = l->cap_store ? l->cap_store * 2 : 16;
+        l->stores = ss_xrealloc(l->stores, l->cap_store * sizeof(*l->stores));
+        l->store_names = ss_xrealloc(l->store_names, l->cap_store * sizeof(*l->store_names));
+    }
+    e->val = l->n_store;
+    memset(&l->stores[l->n_store], 0, sizeof(*l->stores));
+    l->store_names[l->n_store] = ss_xstrdup(store);
+    return &l->stores[l->n_store++];
+}
+
+void flocal_store_set(flocal_t *l, const char *store, int has_wm, int64_t wm, int has_wmin,
+                      int64_t wmin) {
+    fl_store_t *s = store_get(l, store);
+    s->has_wm = has_wm;
+    s->wm = wm;
+    s->has_wmin = has_wmin;
+    s->wmin = wmin;
+}
+
+static int64_t floor_div(int64_t a, int64_t b) {
+    int64_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0)))
+        q--;
+    return q;
+}
+
+/* "<prefix>dm:{<store>:<day>}" into out; *day_end_ms the exclusive end of the day. */
+static void demand_key(flocal_t *l, const ss_txn_t *t, ss_buf_t *out, int64_t *day_end_ms) {
+    int64_t off = (int64_t)l->tz_offset_min * 60000;
+    int64_t idx = floor_div(t->event_time_ms + off, RFM_DAY_MS);
+    if (!l->day_valid || idx != l->day_idx) {
+        int64_t end;
+        fstore_day(t->event_time_ms, l->tz_offset_min, l->day_txt, &end);
+        l->day_idx = idx;
+        l->day_valid = 1;
+    }
+    *day_end_ms = (idx + 1) * RFM_DAY_MS - off;
+    ss_buf_reset(out);
+    ss_buf_addf(out, "%sdm:{%s:%s}", l->prefix, t->store_id, l->day_txt);
+}
+
+int flocal_anon_need(flocal_t *l, const ss_txn_t *t, ss_buf_t *key, ss_buf_t *field) {
+    int64_t end;
+    demand_key(l, t, key, &end);
+    ss_buf_reset(field);
+    ss_buf_addf(field, "o:%s", t->order_id);
+    ss_buf_reset(&l->key2);
+    ss_buf_addf(&l->key2, "%s\x1f%s", key->buf, t->order_id);
+    return map_find(&l->anon_set, l->key2.buf) == NULL;
+}
+
+void flocal_anon_set(flocal_t *l, const char *key, const char *field, const char *fp,
+                     size_t fplen) {
+    ss_buf_reset(&l->key2);
+    ss_buf_addf(&l->key2, "%s\x1f%s", key, field + 2);
+    map_slot(&l->anon_set, l->key2.buf, NULL)->val = fp ? 1 : 0;
+    if (fp)
+        map_slot(&l->anon, l->key2.buf, NULL)->val = parse_hex(fp, fplen);
+}
+
+/* ---------------------------------------------------------------- applying */
+
+typedef struct plan {
+    ss_buf_t *buf;
+    size_t **off, **len, *cap, n;
+} plan_t;
+
+static void arg_begin(plan_t *p) {
+    if (p->n == *p->cap) {
+        *p->cap = *p->cap ? *p->cap * 2 : 1024;
+        *p->off = ss_xrealloc(*p->off, *p->cap * sizeof(**p->off));
+        *p->len = ss_xrealloc(*p->len, *p->cap * sizeof(**p->len));
+    }
+    (*p->off)[p->n] = p->buf->len;
+}
+
+static void arg_end(plan_t *p) {
+    (*p->len)[p->n] = p->buf->len - (*p->off)[p->n];
+    p->n++;
+}
+
+static void arg_bin(plan_t *p, const void *b, size_t n) {
+    arg_begin(p);
+    ss_buf_add(p->buf, b, n);
+    arg_end(p);
+}
+
+static void arg_s(plan_t *p, const char *s) { arg_bin(p, s, strlen(s)); }
+
+static void arg_pre(plan_t *p, const char *pre, const char *s) {
+    arg_begin(p);
+    ss_buf_adds(p->buf, pre);
+    ss_buf_adds(p->buf, s);
+    arg_end(p);
+}
+
+static void arg_i64(plan_t *p, int64_t x) {
+    arg_begin(p);
+    ss_buf_addf(p->buf, "%" PRId64, x);
+    arg_end(p);
+}
+
+static void arg_fp(plan_t *p, uint64_t fp) {
+    arg_begin(p);
+    ss_buf_addf(p->buf, "%016" PRIx64, fp);
+    arg_end(p);
+}
+
+static void touch_cust(flocal_t *l, fl_cust_t *c, size_t ci) {
+    if (c->batch == l->batch)
+        return;
+    c->batch = l->batch;
+    c->dirty = 0;
+    c->nbf = 0;
+    c->old_has = c->has_st;
+    if (c->has_st)
+        rfm_agg_encode(&c->st.agg, c->old_st);
+    if (l->n_touched_c == l->cap_touched_c) {
+        l->cap_touched_c = l->cap_touched_c ? l->cap_touched_c * 2 : 256;
+        l->touched_c = ss_xrealloc(l->touched_c, l->cap_touched_c * sizeof(*l->touched_c));
+    }
+    l->touched_c[l->n_touched_c++] = ci;
+}
+
+static void batch_field(fl_cust_t *c, const char *name, unsigned char kind) {
+    if (c->nbf == c->capbf) {
+        c->capbf = c->capbf ? c->capbf * 2 : 8;
+        c->bf = ss_xrealloc(c->bf, c->capbf * sizeof(*c->bf));
+        c->bk = ss_xrealloc(c->bk, c->capbf * sizeof(*c->bk));
+    }
+    c->bf[c->nbf] = name;
+    c->bk[c->nbf++] = kind;
+}
+
+static void snapshot(const fl_cust_t *c, int64_t t, fstore_result_t *r) {
+    r->has_features = 1;
+    r->agg = c->st.agg;
+    int64_t as_of = t;
+    if (c->st.agg.n > 0 && c->st.agg.last_ms > as_of)
+        as_of = c->st.agg.last_ms;
+    rfm_compute(&c->st.agg, rfm_window_count(c->st.win, c->st.n_win, as_of), as_of, &r->feat);
+}
+
+size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, fstore_result_t *res,
+                    ss_buf_t *plan_buf, size_t **plan_off, size_t **plan_len, size_t *plan_cap) {
+    plan_t p = {plan_buf, plan_off, plan_len, plan_cap, 0};
+    ss_buf_reset(plan_buf);
+    l->batch++;
+    l->n_touched_c = 0;
+    l->n_touched_s = 0;
+    map_clear(&l->demand);
+    map_clear(&l->dkeys);
+    ss_buf_t dk = SS_BUF_INIT;
+    for (size_t i = 0; i < n; i++) {
+        const ss_txn_t *t = txns[i];
+        fstore_result_t *r = &res[i];
+        memset(r, 0, sizeof(*r));
+        int64_t day_end;
+        demand_key(l, t, &dk, &day_end);
+        uint64_t fp = ss_txn_fingerprint(t);
+        fl_cust_t *c = NULL;
+        fl_ent_t *seen;
+        if (t->has_customer) {
+            c = cust_get(l, t->customer_id);
+            touch_cust(l, c, map_find(&l->cust_idx, t->customer_id)->val);
+            seen = map_find(&c->orders, t->order_id);
+        } else {
+            ss_buf_reset(&l->key2);
+            ss_buf_addf(&l->key2, "%s\x1f%s", dk.buf, t->order_id);
+            fl_ent_t *known = map_find(&l->anon_set, l->key2.buf);
+            seen = known && known->val ? map_find(&l->anon, l->key2.buf) : NULL;
+        }
+        if (seen) {
+            if (seen->val != fp) {
+                r->status = FSTORE_CONFLICT;
+            } else {
+                r->status = FSTORE_DUPLICATE;
+                if (c)
+                    snapshot(c, t->event_time_ms, r);
+            }
+            continue;
+        }
+        r->status = FSTORE_APPLIED;
+        fl_store_t *s = store_get(l, t->store_id);
+        if (s->batch != l->batch) {
+            s->batch = l->batch;
+            if (l->n_touched_s == l->cap_touched_s) {
+                l->cap_touched_s = l->cap_touched_s ? l->cap_touched_s * 2 : 16;
+                l->touched_s = ss_xrealloc(l->touched_s, l->cap_touched_s * sizeof(*l->touched_s));
+            }
+            l->touched_s[l->n_touched_s++] = map_find(&l->store_idx, t->store_id)->val;
+        }
+        int purch = t->kind == SS_TXN_PURCHASE;
+        if (purch) {
+            if (s->has_wm && s->wm - l->lateness_ms >= day_end)
+                r->late = 1;
+            for (size_t j = 0; j < t->n_lines; j++) {
+                ss_buf_reset(&l->key2);
+                ss_buf_addf(&l->key2, "%s\x1fp:%s", dk.buf, t->lines[j].product_id);
+                map_slot(&l->demand, l->key2.buf, NULL)->val += (uint64_t)t->lines[j].quantity;
+            }
+        }
+        if (!s->has_wm || t->event_time_ms > s->wm) {
+            s->wm = t->event_time_ms;
+            s->has_wm = 1;
+        }
+        if (!s->has_wmin || t->event_time_ms < s->wmin) {
+            s->wmin = t->event_time_ms;
+            s->has_wmin = 1;
+        }
+        if (!c) {
+            ss_buf_reset(&l->key2);
+            ss_buf_addf(&l->key2, "%s\x1f%s", dk.buf, t->order_id);
+            map_slot(&l->anon_set, l->key2.buf, NULL)->val = 1;
+            map_slot(&l->anon, l->key2.buf, NULL)->val = fp;
+            if (l->n_anon == l->cap_anon) {
+                l->cap_anon = l->cap_anon ? l->cap_anon * 2 : 64;
+                l->anon_keys = ss_xrealloc(l->anon_keys, l->cap_anon * sizeof(*l->anon_keys));
+                l->anon_ids = ss_xrealloc(l->anon_ids, l->cap_anon * sizeof(*l->anon_ids));
+                l->anon_fps = ss_xrealloc(l->anon_fps, l->cap_anon * sizeof(*l->anon_fps));
+            }
+            l->anon_keys[l->n_anon] = ss_xstrdup(dk.buf);
+            l->anon_ids[l->n_anon] = t->order_id;
+            l->anon_fps[l->n_anon++] = fp;
+            continue;
+        }
+        fl_ent_t *o = map_slot(&c->orders, t->order_id, NULL);
+        o->val = fp;
+        batch_field(c, o->key, 'o');
+        c->dirty = 1;
+        /* The script receives the amount as "%.17g" text: exactly this double. */
+        double amount = ss_txn_amount(t);
+        if (purch) {
+            rfm_apply_purchase(&c->st, t->event_time_ms, amount);
+            for (size_t j = 0; j < t->n_lines; j++) {
+                fl_ent_t *q = map_slot(&c->products, t->lines[j].product_id, NULL);
+                q->val += (uint64_t)t->lines[j].quantity;
+                batch_field(c, q->key, 'p');
+            }
+        } else {
+            rfm_apply_return(&c->st, t->event_time_ms, amount);
+        }
+        snapshot(c, t->event_time_ms, r);
+    }
+    ss_buf_release(&dk);
+
+    /* Fences first (the script checks them all before writing anything): each changed customer's
+     * 'st' must still be what this batch started from, and each anonymous order must still be
+     * unseen. Every applied customer order changes 'st', so a writer that lost its partitions
+     * (a zombie) without noticing cannot overwrite the new owner's state: its batch fails as
+     * STALE, the cache is dropped and the batch recomputed from Redis. */
+    for (size_t k = 0; k < l->n_touched_c; k++) {
+        fl_cust_t *c = l->cust[l->touched_c[k]];
+        if (!c->dirty)
+            continue;
+        arg_s(&p, "C");
+        arg_s(&p, c->key);
+        arg_bin(&p, c->old_st, c->old_has ? RFM_ST_BYTES : 0);
+    }
+    for (size_t k = 0; k < l->n_anon; k++) {
+        arg_s(&p, "A");
+        arg_s(&p, l->anon_keys[k]);
+        arg_pre(&p, "o:", l->anon_ids[k]);
+    }
+    for (size_t k = 0; k < l->n_anon; k++) {
+        arg_s(&p, "H");
+        arg_s(&p, l->anon_keys[k]);
+        arg_s(&p, "1");
+        arg_pre(&p, "o:", l->anon_ids[k]);
+        arg_fp(&p, l->anon_fps[k]);
+        int created = 0;
+        if (l->dttl_ms > 0)
+            map_slot(&l->dkeys, l->anon_keys[k], &created);
+        if (created) {
+            arg_s(&p, "X");
+            arg_s(&p, l->anon_keys[k]);
+            arg_i64(&p, l->dttl_ms);
+        }
+        free(l->anon_keys[k]);
+    }
+    l->n_anon = 0;
+
+    /* Customers: one HSET of absolute values each (state, window, new orders, touched products). */
+    for (size_t k = 0; k < l->n_touched_c; k++) {
+        fl_cust_t *c = l->cust[l->touched_c[k]];
+        if (!c->dirty)
+            continue;
+        size_t done = 0;
+        int first = 1;
+        while (first || done < c->nbf) {
+            size_t chunk = c->nbf - done > 1500 ? 1500 : c->nbf - done;
+            arg_s(&p, "H");
+            arg_s(&p, c->key);
+            arg_i64(&p, (int64_t)(chunk + (first ? 2 : 0)));
+            if (first) {
+                unsigned char st[RFM_ST_BYTES];
+                rfm_agg_encode(&c->st.agg, st);
+                arg_s(&p, "st");
+                arg_bin(&p, st, sizeof(st));
+                arg_s(&p, "w");
+                arg_begin(&p);
+                for (size_t w = 0; w < c->st.n_win; w++) {
+                    unsigned char b[8];
+                    uint64_t x = (uint64_t)c->st.win[w];
+                    for (int z = 0; z < 8; z++)
+                        b[z] = (unsigned char)(x >> (8 * z));
+                    ss_buf_add(p.buf, b, 8);
+                }
+                arg_end(&p);
+                first = 0;
+            }
+            for (size_t f = done; f < done + chunk; f++) {
+                if (c->bk[f] == 'o') {
+                    arg_pre(&p, "o:", c->bf[f]);
+                    arg_fp(&p, map_find(&c->orders, c->bf[f])->val);
+                } else {
+                    arg_pre(&p, "p:", c->bf[f]);
+                    arg_i64(&p, (int64_t)map_find(&c->products, c->bf[f])->val);
+                }
+            }
+            done += chunk;
+        }
+        c->has_st = 1;
+        if (l->cttl_ms > 0) {
+            arg_s(&p, "X");
+            arg_s(&p, c->key);
+            arg_i64(&p, l->cttl_ms);
+        }
+    }
+    /* Demand: increments (a (store, day) hash is shared by every consumer instance). */
+    for (size_t i = 0; i < l->demand.cap; i++) {
+        const fl_ent_t *e = &l->demand.e[i];
+        if (!e->key)
+            continue;
+        const char *sep = strchr(e->key, '\x1f');
+        arg_s(&p, "I");
+        arg_bin(&p, e->key, (size_t)(sep - e->key));
+        arg_s(&p, sep + 1);
+        arg_i64(&p, (int64_t)e->val);
+        if (l->dttl_ms > 0) {
+            ss_buf_reset(&l->key);
+            ss_buf_add(&l->key, e->key, (size_t)(sep - e->key));
+            int created;
+            map_slot(&l->dkeys, l->key.buf, &created);
+            if (created) {
+                arg_s(&p, "X");
+                arg_bin(&p, e->key, (size_t)(sep - e->key));
+                arg_i64(&p, l->dttl_ms);
+            }
+        }
+    }
+    /* Watermarks: max/min with the stored values (other instances advance them too). */
+    ss_buf_reset(&l->key);
+    ss_buf_addf(&l->key, "%swm", l->prefix);
+    ss_buf_reset(&l->key2);
+    ss_buf_addf(&l->key2, "%swmin", l->prefix);
+    for (size_t k = 0; k < l->n_touched_s; k++) {
+        const fl_store_t *s = &l->stores[l->touched_s[k]];
+        const char *name = l->store_names[l->touched_s[k]];
+        arg_s(&p, "M");
+        arg_s(&p, l->key.buf);
+        arg_s(&p, name);
+        arg_i64(&p, s->wm);
+        arg_s(&p, "m");
+        arg_s(&p, l->key2.buf);
+        arg_s(&p, name);
+        arg_i64(&p, s->wmin);
+    }
+    return p.n;
+}

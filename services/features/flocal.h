@@ -1,0 +1,65 @@
+/* flocal: the in-process state of streamscore-features' `local` state mode. Keeps, per customer
+ * of the assigned partitions, the RFM state, the seen order ids with fingerprints and the
+ * customer x product quantities; per store the watermarks; the seen anonymous order ids. Applies a
+ * micro-batch in C with the arithmetic of rfm.c (= features.lua) and emits the batch's Redis
+ * effects as a write plan for fstore's write-only script (features_write.lua). Pure: no I/O; the
+ * caller loads unknown keys from Redis first (flocal_need_*) and drops everything (flocal_clear)
+ * when the cache may be stale (rebalance, failed write). One per thread. */
+#ifndef FLOCAL_H
+#define FLOCAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fstore.h"
+#include "ss_buf.h"
+#include "ss_err.h"
+#include "ss_txn.h"
+
+typedef struct flocal flocal_t;
+
+/* Returns new. prefix (copied) as in fstore_opts_t; lateness_ms < 0: days never close. */
+flocal_t *flocal_new(const char *prefix, int64_t lateness_ms, int tz_offset_min,
+                     int64_t customer_ttl_ms, int64_t demand_ttl_ms);
+void flocal_destroy(flocal_t *l); /* NULL is a no-op */
+
+/* Forgets every cached customer, store and anonymous order id (they reload on next touch). */
+void flocal_clear(flocal_t *l);
+/* Number of cached customers. */
+size_t flocal_customers(const flocal_t *l);
+
+/* ---- loading (the caller reads Redis for keys that are not cached yet) ---- */
+
+/* 1 when the customer is cached. */
+int flocal_has_customer(const flocal_t *l, const char *cid);
+/* Creates an empty cached customer (a key absent from Redis), then feed it the fields of its
+ * hash (HGETALL) with flocal_customer_field. Copies. */
+void flocal_customer_begin(flocal_t *l, const char *cid);
+/* One field of `<prefix>c:{cid}`: st, w, o:<order_id> -> fingerprint hex, p:<product> -> qty.
+ * Unknown fields are ignored. SS_ERR_INVAL on a malformed st/w value. */
+int flocal_customer_field(flocal_t *l, const char *cid, const char *f, size_t flen, const char *v,
+                          size_t vlen, ss_err_t *err);
+/* 1 when the store's watermarks are cached; flocal_store_set caches them (has_* 0: absent). */
+int flocal_has_store(const flocal_t *l, const char *store);
+void flocal_store_set(flocal_t *l, const char *store, int has_wm, int64_t wm, int has_wmin,
+                      int64_t wmin);
+/* Anonymous order dedupe lives in `<prefix>dm:{store:day}` field o:<order_id>. Writes that key
+ * and field (into key/field, reset first) for t (anonymous order); returns 1 when the result is
+ * not cached yet (the caller HGETs it and reports with flocal_anon_set; fp NULL = absent). */
+int flocal_anon_need(flocal_t *l, const ss_txn_t *t, ss_buf_t *key, ss_buf_t *field);
+void flocal_anon_set(flocal_t *l, const char *key, const char *field, const char *fp, size_t fplen);
+
+/* ---- applying ---- */
+
+/* Applies txns[0..n) in order against the cached state (a customer or store not cached counts
+ * as new and empty; an anonymous order not cached counts as unseen), fills res[0..n) like
+ * fstore_apply, and writes the batch's effects to plan as the argument list of
+ * features_write.lua (plan_off/plan_len index plan->buf; *plan_n arguments; the arrays are
+ * grown with ss_xrealloc, *plan_cap their capacity). Returns the number of plan arguments. */
+size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, fstore_result_t *res,
+                    ss_buf_t *plan, size_t **plan_off, size_t **plan_len, size_t *plan_cap);
+
+/* Borrows: the embedded features_write.lua source. */
+const char *flocal_write_script_source(void);
+
+#endif

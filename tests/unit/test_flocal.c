@@ -1,0 +1,466 @@
+/* Unit tests of flocal (the `local` state mode's C arithmetic): random order streams with
+ * duplicates, conflicts, returns, anonymous and out-of-order orders, applied in random batches;
+ * each batch's write plan is executed on an in-memory fake Redis (jansson), the cache is dropped
+ * and reloaded from it now and then, and everything is compared with fmodel (the reference
+ * model of features.lua): statuses, late flags, stored state bit for bit, demand. No network. */
+#include <check.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flocal.h"
+#include "fmodel.h"
+#include "rfm.h"
+
+static uint64_t rng_state;
+static uint32_t rnd(uint32_t n) {
+    rng_state = rng_state * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+    return (uint32_t)(rng_state >> 33) % n;
+}
+
+#define T0 INT64_C(1291190760000)
+#define DAY RFM_DAY_MS
+
+static void make_order(ss_txn_t *t, int i) {
+    ss_txn_clear(t);
+    snprintf(t->order_id, sizeof(t->order_id), "%06d", 500000 + i);
+    t->has_customer = rnd(5) != 0;
+    if (t->has_customer)
+        snprintf(t->customer_id, sizeof(t->customer_id), "C%02u", rnd(25));
+    snprintf(t->store_id, sizeof(t->store_id), "S%u", rnd(3));
+    t->event_time_ms =
+        T0 + (int64_t)i * 7 * 3600000 - (rnd(10) == 0 ? (int64_t)rnd(45) * DAY : 0) + rnd(3600000);
+    t->kind = rnd(8) == 0 ? SS_TXN_RETURN : SS_TXN_PURCHASE;
+    snprintf(t->currency, sizeof(t->currency), "GBP");
+    int nl = 1 + (int)rnd(5);
+    static const double prices[] = {0.29, 0.85, 1.25, 2.55, 4.95, 12.75, 165.0};
+    for (int j = 0; j < nl; j++) {
+        ss_txn_line_t *l = ss_txn_add_line(t);
+        snprintf(l->product_id, sizeof(l->product_id), "P%u", rnd(8));
+        l->quantity = 1 + (int32_t)rnd(24);
+        l->unit_price = prices[rnd(7)] * (rnd(4) == 0 ? 3 : 1);
+    }
+}
+
+/* ---- the fake Redis: key -> {field -> string} ---- */
+
+static json_t *fake_hash(json_t *db, const char *key) {
+    json_t *h = json_object_get(db, key);
+    if (!h) {
+        h = json_object();
+        json_object_set_new(db, key, h);
+    }
+    return h;
+}
+
+/* Fields may be binary (st, w): stored as jansson strings with length. */
+static void fake_set(json_t *db, const char *key, const char *f, const char *v, size_t vlen) {
+    json_object_set_new(fake_hash(db, key), f, json_stringn_nocheck(v, vlen));
+}
+
+/* Runs a write plan like features_write.lua; returns 1 (nothing written) when a fence fails. */
+static int run_plan(json_t *db, const ss_buf_t *buf, const size_t *off, const size_t *len,
+                    size_t n) {
+    char *a[5];
+#define ARG(k) (buf->buf + off[(k)])
+#define DUP(k) strndup(ARG(k), len[(k)])
+    size_t i = 0;
+    for (; i < n && (ARG(i)[0] == 'C' || ARG(i)[0] == 'A'); i += 3) {
+        a[0] = DUP(i + 1);
+        a[1] = DUP(i + 2);
+        json_t *h = json_object_get(db, a[0]);
+        int stale;
+        if (ARG(i)[0] == 'C') {
+            json_t *st = json_object_get(h, "st");
+            size_t have = st ? json_string_length(st) : 0;
+            stale = have != len[i + 2] || (have && memcmp(json_string_value(st), ARG(i + 2), have));
+        } else {
+            stale = json_object_get(h, a[1]) != NULL;
+        }
+        free(a[0]);
+        free(a[1]);
+        if (stale)
+            return 1;
+    }
+    while (i < n) {
+        char op = ARG(i)[0];
+        if (op == 'H') {
+            a[0] = DUP(i + 1);
+            a[1] = DUP(i + 2);
+            long c = atol(a[1]);
+            for (long k = 0; k < c; k++) {
+                char *f = DUP(i + 3 + 2 * k);
+                fake_set(db, a[0], f, ARG(i + 4 + 2 * k), len[i + 4 + 2 * k]);
+                free(f);
+            }
+            free(a[0]);
+            free(a[1]);
+            i += 3 + 2 * (size_t)c;
+        } else if (op == 'I') {
+            a[0] = DUP(i + 1);
+            a[1] = DUP(i + 2);
+            a[2] = DUP(i + 3);
+            json_t *h = fake_hash(db, a[0]);
+            json_t *cur = json_object_get(h, a[1]);
+            long long v = (cur ? atoll(json_string_value(cur)) : 0) + atoll(a[2]);
+            char tmp[32];
+            snprintf(tmp, sizeof(tmp), "%lld", v);
+            json_object_set_new(h, a[1], json_string(tmp));
+            for (int k = 0; k < 3; k++)
+                free(a[k]);
+            i += 4;
+        } else if (op == 'X') {
+            i += 3;
+        } else if (op == 'M' || op == 'm') {
+            a[0] = DUP(i + 1);
+            a[1] = DUP(i + 2);
+            a[2] = DUP(i + 3);
+            json_t *h = fake_hash(db, a[0]);
+            json_t *cur = json_object_get(h, a[1]);
+            long long v = atoll(a[2]);
+            if (!cur || (op == 'M' && v > atoll(json_string_value(cur))) ||
+                (op == 'm' && v < atoll(json_string_value(cur))))
+                json_object_set_new(h, a[1], json_string(a[2]));
+            for (int k = 0; k < 3; k++)
+                free(a[k]);
+            i += 4;
+        } else {
+            ck_abort_msg("bad plan op '%c' at %zu", op, i);
+        }
+    }
+#undef ARG
+#undef DUP
+    return 0;
+}
+
+/* What fstore's local_load does, against the fake Redis. */
+static void fake_load(flocal_t *l, json_t *db, const ss_txn_t *const *txns, size_t n) {
+    ss_buf_t k = SS_BUF_INIT, f = SS_BUF_INIT;
+    ss_err_t err = SS_ERR_INIT;
+    for (size_t i = 0; i < n; i++) {
+        const ss_txn_t *t = txns[i];
+        if (t->has_customer && !flocal_has_customer(l, t->customer_id)) {
+            flocal_customer_begin(l, t->customer_id);
+            ss_buf_reset(&k);
+            ss_buf_addf(&k, "ss:c:{%s}", t->customer_id);
+            json_t *h = json_object_get(db, k.buf);
+            const char *field;
+            json_t *v;
+            json_object_foreach(h, field, v) {
+                ck_assert_int_eq(flocal_customer_field(l, t->customer_id, field, strlen(field),
+                                                       json_string_value(v), json_string_length(v),
+                                                       &err),
+                                 0);
+            }
+        } else if (!t->has_customer && flocal_anon_need(l, t, &k, &f)) {
+            json_t *v = json_object_get(json_object_get(db, k.buf), f.buf);
+            flocal_anon_set(l, k.buf, f.buf, v ? json_string_value(v) : NULL,
+                            v ? json_string_length(v) : 0);
+        }
+        if (!flocal_has_store(l, t->store_id)) {
+            json_t *a = json_object_get(json_object_get(db, "ss:wm"), t->store_id);
+            json_t *b = json_object_get(json_object_get(db, "ss:wmin"), t->store_id);
+            flocal_store_set(l, t->store_id, a != NULL, a ? atoll(json_string_value(a)) : 0,
+                             b != NULL, b ? atoll(json_string_value(b)) : 0);
+        }
+    }
+    ss_buf_release(&k);
+    ss_buf_release(&f);
+}
+
+/* Compares the fake Redis customer hashes with the model, field by field and bit for bit. */
+static void compare_state(const fmodel_t *m, json_t *db) {
+    char *buf = NULL;
+    size_t sz = 0;
+    FILE *f = open_memstream(&buf, &sz);
+    fmodel_dump_state(m, f);
+    fclose(f);
+    size_t n_cust = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        json_error_t je;
+        json_t *j = json_loads(line, 0, &je);
+        ck_assert_ptr_nonnull(j);
+        const char *cid = json_string_value(json_object_get(j, "customer_id"));
+        char key[64];
+        snprintf(key, sizeof(key), "ss:c:{%s}", cid);
+        json_t *h = json_object_get(db, key);
+        ck_assert_msg(h != NULL, "customer %s missing", cid);
+        rfm_agg_t a;
+        ss_err_t err = SS_ERR_INIT;
+        json_t *st = json_object_get(h, "st");
+        ck_assert_ptr_nonnull(st);
+        ck_assert_int_eq(rfm_agg_decode(json_string_value(st), json_string_length(st), &a, &err),
+                         0);
+        ck_assert_int_eq(a.n, json_integer_value(json_object_get(j, "n")));
+        ck_assert(a.sum == json_real_value(json_object_get(j, "s")) ||
+                  a.sum == json_number_value(json_object_get(j, "s")));
+        ck_assert(a.mean == json_number_value(json_object_get(j, "mu")));
+        ck_assert(a.m2 == json_number_value(json_object_get(j, "m2")));
+        ck_assert(a.sum_c == json_number_value(json_object_get(j, "sc")));
+        ck_assert_int_eq(a.first_ms, json_integer_value(json_object_get(j, "f")));
+        ck_assert_int_eq(a.last_ms, json_integer_value(json_object_get(j, "l")));
+        ck_assert_int_eq(a.ret_n, json_integer_value(json_object_get(j, "rn")));
+        ck_assert(a.ret_amount == json_number_value(json_object_get(j, "ra")));
+        json_t *w = json_object_get(h, "w");
+        int64_t *win = NULL;
+        size_t nw = 0;
+        ck_assert_int_eq(
+            rfm_window_decode(json_string_value(w), json_string_length(w), &win, &nw, &err), 0);
+        ss_buf_t ws = SS_BUF_INIT;
+        ss_buf_adds(&ws, "");
+        for (size_t k = 0; k < nw; k++)
+            ss_buf_addf(&ws, "%s%" PRId64, k ? "," : "", win[k]);
+        ck_assert_str_eq(ws.buf, json_string_value(json_object_get(j, "w")));
+        ss_buf_release(&ws);
+        free(win);
+        size_t n_orders = 0, n_prod = 0;
+        const char *field;
+        json_t *v;
+        json_object_foreach(h, field, v) {
+            if (strncmp(field, "o:", 2) == 0) {
+                n_orders++;
+            } else if (strncmp(field, "p:", 2) == 0) {
+                n_prod++;
+                json_t *q = json_object_get(json_object_get(j, "products"), field + 2);
+                ck_assert_msg(q && json_integer_value(q) == atoll(json_string_value(v)),
+                              "customer %s product %s", cid, field);
+            }
+        }
+        ck_assert_int_eq(n_orders, json_integer_value(json_object_get(j, "orders")));
+        ck_assert_int_eq(n_prod, json_object_size(json_object_get(j, "products")));
+        json_decref(j);
+        n_cust++;
+    }
+    free(buf);
+    size_t n_keys = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(db, key, v) n_keys += strncmp(key, "ss:c:{", 6) == 0;
+    ck_assert_int_eq(n_keys, n_cust);
+}
+
+static void compare_demand(const fmodel_t *m, json_t *db) {
+    char *buf = NULL;
+    size_t sz = 0;
+    FILE *f = open_memstream(&buf, &sz);
+    fmodel_dump_demand(m, f);
+    fclose(f);
+    size_t n_model = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        json_error_t je;
+        json_t *j = json_loads(line, 0, &je);
+        char key[128], field[64];
+        snprintf(key, sizeof(key), "ss:dm:{%s:%s}",
+                 json_string_value(json_object_get(j, "store_id")),
+                 json_string_value(json_object_get(j, "day")));
+        snprintf(field, sizeof(field), "p:%s", json_string_value(json_object_get(j, "product_id")));
+        json_t *q = json_object_get(json_object_get(db, key), field);
+        ck_assert_msg(q != NULL, "demand %s %s missing", key, field);
+        ck_assert_int_eq(atoll(json_string_value(q)),
+                         json_integer_value(json_object_get(j, "quantity")));
+        json_decref(j);
+        n_model++;
+    }
+    free(buf);
+    size_t n_fake = 0;
+    const char *key, *fk;
+    json_t *h, *v;
+    json_object_foreach(db, key, h) {
+        if (strncmp(key, "ss:dm:{", 7) == 0)
+            json_object_foreach(h, fk, v) n_fake += strncmp(fk, "p:", 2) == 0;
+    }
+    ck_assert_int_eq(n_fake, n_model);
+}
+
+static void run_stream(uint64_t seed, int64_t lateness, int reload_every) {
+    rng_state = seed;
+    enum { N = 600 };
+    ss_txn_t *orders = calloc(N, sizeof(*orders));
+    for (int i = 0; i < N; i++)
+        make_order(&orders[i], i);
+    /* Stream: each order once, ~30% twice (a copy later), 2% conflicting copies; shuffled
+     * locally (out of order). */
+    size_t cap = 2 * N, n = 0;
+    ss_txn_t *stream = calloc(cap, sizeof(*stream));
+    for (int i = 0; i < N; i++) {
+        ss_txn_copy(&stream[n++], &orders[i]);
+        if (rnd(10) < 3)
+            ss_txn_copy(&stream[n++], &orders[rnd((uint32_t)i + 1)]);
+        else if (rnd(50) == 0) {
+            ss_txn_copy(&stream[n], &orders[rnd((uint32_t)i + 1)]);
+            stream[n++].lines[0].quantity += 1;
+        }
+    }
+    for (size_t i = 0; i + 1 < n; i++) {
+        size_t j = i + rnd(6);
+        if (j < n) {
+            ss_txn_t tmp = stream[i];
+            stream[i] = stream[j];
+            stream[j] = tmp;
+        }
+    }
+    fmodel_t *m = fmodel_new(lateness, 0);
+    flocal_t *l =
+        flocal_new("ss:", lateness, 0, seed % 3 ? 400 * DAY : 0, seed % 2 ? 800 * DAY : 0);
+    json_t *db = json_object();
+    ss_buf_t plan = SS_BUF_INIT;
+    size_t *off = NULL, *len = NULL, pcap = 0;
+    fstore_result_t *res = calloc(64, sizeof(*res));
+    const ss_txn_t *ptrs[64];
+    size_t counts[3] = {0}, batches = 0, n_late = 0;
+    for (size_t i = 0; i < n;) {
+        size_t k = 1 + rnd(40);
+        if (k > n - i)
+            k = n - i;
+        for (size_t j = 0; j < k; j++)
+            ptrs[j] = &stream[i + j];
+        if (reload_every && ++batches % (size_t)reload_every == 0)
+            flocal_clear(l);
+        fake_load(l, db, ptrs, k);
+        size_t na = flocal_apply(l, ptrs, k, res, &plan, &off, &len, &pcap);
+        ck_assert_int_eq(run_plan(db, &plan, off, len, na), 0);
+        for (size_t j = 0; j < k; j++) {
+            int late = 0;
+            fstore_status_t want = fmodel_apply(m, ptrs[j], &late);
+            ck_assert_msg(res[j].status == want, "order %s: status %d, model %d", ptrs[j]->order_id,
+                          res[j].status, want);
+            counts[want]++;
+            if (want == FSTORE_APPLIED)
+                ck_assert_int_eq(res[j].late, late);
+            n_late += (size_t)late;
+            ck_assert_int_eq(res[j].has_features, ptrs[j]->has_customer && want != FSTORE_CONFLICT);
+            if (res[j].has_features) {
+                ck_assert_int_ge(res[j].feat.as_of_ms, ptrs[j]->event_time_ms);
+                ck_assert_int_eq(res[j].feat.frequency, res[j].agg.n);
+            }
+        }
+        i += k;
+    }
+    ck_assert_int_eq(counts[FSTORE_APPLIED], N);
+    ck_assert_int_gt(counts[FSTORE_DUPLICATE], 50);
+    ck_assert_int_gt(counts[FSTORE_CONFLICT], 0);
+    if (lateness >= 0)
+        ck_assert_int_gt(n_late, 0); /* 1 h lateness: the 10% late orders close days */
+    compare_state(m, db);
+    compare_demand(m, db);
+    /* Replaying everything changes nothing: all duplicates or conflicts, empty customer writes. */
+    flocal_clear(l);
+    for (size_t i = 0; i < N; i += 50) {
+        for (size_t j = 0; j < 50; j++)
+            ptrs[j] = &orders[i + j];
+        fake_load(l, db, ptrs, 50);
+        size_t na = flocal_apply(l, ptrs, 50, res, &plan, &off, &len, &pcap);
+        for (size_t j = 0; j < 50; j++)
+            ck_assert_int_ne(res[j].status, FSTORE_APPLIED);
+        ck_assert_int_eq(na, 0);
+    }
+    ss_buf_release(&plan);
+    free(off);
+    free(len);
+    free(res);
+    json_decref(db);
+    flocal_destroy(l);
+    fmodel_destroy(m);
+    for (size_t i = 0; i < n; i++)
+        ss_txn_release(&stream[i]);
+    for (int i = 0; i < N; i++)
+        ss_txn_release(&orders[i]);
+    free(stream);
+    free(orders);
+}
+
+START_TEST(random_streams_match_model) {
+    for (uint64_t seed = 1; seed <= 8; seed++)
+        run_stream(seed * 7919, seed % 2 ? 3600000 : -1, 0);
+}
+END_TEST
+
+START_TEST(reloads_from_redis_match_model) {
+    /* The cache is dropped every few batches (rebalance, failed write) and reloaded. */
+    for (uint64_t seed = 1; seed <= 8; seed++)
+        run_stream(seed * 104729, 3600000, (int)(1 + seed % 4));
+}
+END_TEST
+
+START_TEST(stale_writer_is_fenced) {
+    /* Two writers of one customer (a zombie that lost its partition and the new owner): the
+     * zombie's batch, computed from its stale cache, must fail its fence and write nothing;
+     * after a reload it sees the order as known. Same for an anonymous order. */
+    rng_state = 42;
+    ss_txn_t o[3] = {SS_TXN_INIT, SS_TXN_INIT, SS_TXN_INIT};
+    for (int i = 0; i < 3; i++) {
+        make_order(&o[i], i);
+        o[i].has_customer = i < 2;
+        snprintf(o[i].customer_id, sizeof(o[i].customer_id), "%s", i < 2 ? "C1" : "");
+    }
+    json_t *db = json_object();
+    flocal_t *zombie = flocal_new("ss:", 3600000, 0, 0, 0);
+    flocal_t *owner = flocal_new("ss:", 3600000, 0, 0, 0);
+    ss_buf_t plan = SS_BUF_INIT;
+    size_t *off = NULL, *len = NULL, pcap = 0, na;
+    fstore_result_t res[2];
+    const ss_txn_t *b0[1] = {&o[0]}, *b1[2] = {&o[1], &o[2]};
+    fake_load(zombie, db, b0, 1);
+    na = flocal_apply(zombie, b0, 1, res, &plan, &off, &len, &pcap);
+    ck_assert_int_eq(run_plan(db, &plan, off, len, na), 0);
+    /* The partition moves: the owner applies order 1 and the anonymous order 2. */
+    fake_load(owner, db, b1, 2);
+    na = flocal_apply(owner, b1, 2, res, &plan, &off, &len, &pcap);
+    ck_assert_int_eq(res[0].status, FSTORE_APPLIED);
+    ck_assert_int_eq(run_plan(db, &plan, off, len, na), 0);
+    json_t *before = json_deep_copy(db);
+    /* The zombie, still caching C1, gets the same batch: stale. */
+    fake_load(zombie, db, b1, 2);
+    na = flocal_apply(zombie, b1, 2, res, &plan, &off, &len, &pcap);
+    ck_assert_int_eq(res[0].status, FSTORE_APPLIED); /* wrongly, from its stale cache */
+    ck_assert_int_eq(run_plan(db, &plan, off, len, na), 1);
+    ck_assert(json_equal(before, db));
+    /* Reloaded, it sees both orders as duplicates and writes nothing. */
+    flocal_clear(zombie);
+    fake_load(zombie, db, b1, 2);
+    na = flocal_apply(zombie, b1, 2, res, &plan, &off, &len, &pcap);
+    ck_assert_int_eq(res[0].status, FSTORE_DUPLICATE);
+    ck_assert_int_eq(res[1].status, FSTORE_DUPLICATE);
+    ck_assert_int_eq(na, 0);
+    /* An anonymous order alone: fenced by its order id. */
+    flocal_t *z2 = flocal_new("ss:", 3600000, 0, 0, 0);
+    const ss_txn_t *b2[1] = {&o[2]};
+    na = flocal_apply(z2, b2, 1, res, &plan, &off, &len, &pcap);
+    ck_assert_int_eq(res[0].status, FSTORE_APPLIED);
+    ck_assert_int_eq(run_plan(db, &plan, off, len, na), 1);
+    json_decref(before);
+    flocal_destroy(z2);
+    flocal_destroy(zombie);
+    flocal_destroy(owner);
+    ss_buf_release(&plan);
+    free(off);
+    free(len);
+    json_decref(db);
+    for (int i = 0; i < 3; i++)
+        ss_txn_release(&o[i]);
+}
+END_TEST
+
+START_TEST(write_script_is_embedded) {
+    const char *s = flocal_write_script_source();
+    ck_assert_ptr_nonnull(strstr(s, "HINCRBY"));
+    ck_assert_ptr_nonnull(strstr(s, "PEXPIRE"));
+    ck_assert_ptr_nonnull(strstr(s, "STALE"));
+}
+END_TEST
+
+Suite *flocal_suite(void) {
+    Suite *s = suite_create("flocal");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, random_streams_match_model);
+    tcase_add_test(tc, reloads_from_redis_match_model);
+    tcase_add_test(tc, stale_writer_is_fenced);
+    tcase_add_test(tc, write_script_is_embedded);
+    suite_add_tcase(s, tc);
+    return s;
+}
