@@ -22,6 +22,7 @@ struct ss_redis {
     redisContext *rc; /* NULL while disconnected */
     char *host;
     int port;
+    char *user; /* ACL user, NULL for the default user */
     char *password;
     int db;
     int connect_timeout_ms;
@@ -48,6 +49,7 @@ ss_redis_t *ss_redis_new(const ss_redis_opts_t *opts) {
     ss_redis_t *r = ss_xcalloc(1, sizeof(*r));
     r->host = ss_xstrdup(opts->host && *opts->host ? opts->host : "127.0.0.1");
     r->port = opts->port > 0 ? opts->port : 6379;
+    r->user = opts->user && *opts->user ? ss_xstrdup(opts->user) : NULL;
     r->password = opts->password && *opts->password ? ss_xstrdup(opts->password) : NULL;
     r->db = opts->db;
     r->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 2000;
@@ -74,6 +76,7 @@ void ss_redis_destroy(ss_redis_t *r) {
     for (int i = 0; i < r->n_scripts; i++)
         free(r->scripts[i].src);
     free(r->scripts);
+    free(r->user);
     if (r->password) {
         memset(r->password, 0, strlen(r->password));
         free(r->password);
@@ -152,7 +155,8 @@ int ss_redis_connect(ss_redis_t *r, ss_err_t *err) {
         return ctx_error(r, err, "set timeout");
     redisEnableKeepAlive(rc);
     if (r->password) {
-        redisReply *rep = redisCommand(rc, "AUTH %s", r->password);
+        redisReply *rep = r->user ? redisCommand(rc, "AUTH %s %s", r->user, r->password)
+                                  : redisCommand(rc, "AUTH %s", r->password);
         if (!rep)
             return ctx_error(r, err, "AUTH");
         int bad = rep->type == REDIS_REPLY_ERROR;

@@ -17,6 +17,7 @@ typedef struct ss_redis ss_redis_t; /* opaque; one per thread */
 typedef struct ss_redis_opts {
     const char *host;       /* default "127.0.0.1" (copied) */
     int port;               /* default 6379 */
+    const char *user;       /* ACL user for AUTH user password; empty = AUTH password (copied) */
     const char *password;   /* AUTH when non-empty (copied; never logged) */
     int db;                 /* SELECT when > 0 */
     int connect_timeout_ms; /* default 2000 */

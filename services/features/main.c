@@ -35,6 +35,7 @@ static const ss_cfg_def_t defs[] = {
     {"schemas.dir", SS_CFG_STR, SS_SOURCE_DIR "/schemas", 0, 0, "schema manifest directory", 0},
     {"redis.host", SS_CFG_STR, "127.0.0.1", 0, 0, "Redis host", 0},
     {"redis.port", SS_CFG_INT, "6379", 1, 65535, "Redis port", 0},
+    {"redis.user", SS_CFG_STR, "", 0, 0, "Redis ACL user (empty: the default user)", 0},
     {"redis.password", SS_CFG_STR, "", 0, 0, "Redis AUTH password", SS_CFG_SECRET},
     {"redis.prefix", SS_CFG_STR, "ss:", 0, 0, "prefix of every Redis key (docs/redis.md)", 0},
     {"redis.timeout.ms", SS_CFG_INT, "10000", 100, 600000, "Redis command timeout", 0},
@@ -328,6 +329,7 @@ static int complete_pending(app_t *a, pending_t *pend, size_t *npend, int flush,
 static ss_redis_t *redis_from_cfg(const ss_cfg_t *cfg) {
     ss_redis_opts_t ro = {.host = ss_cfg_str(cfg, "redis.host"),
                           .port = (int)ss_cfg_int(cfg, "redis.port"),
+                          .user = ss_cfg_str(cfg, "redis.user"),
                           .password = ss_cfg_str(cfg, "redis.password"),
                           .timeout_ms = (int)ss_cfg_int(cfg, "redis.timeout.ms"),
                           .backoff_max_ms = (int)ss_cfg_int(cfg, "redis.backoff.max.ms")};

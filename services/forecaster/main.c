@@ -36,6 +36,7 @@ static const ss_cfg_def_t defs[] = {
     {"brokers", SS_CFG_STR, "127.0.0.1:9092", 0, 0, "Kafka bootstrap servers", 0, NULL},
     {"redis.host", SS_CFG_STR, "127.0.0.1", 0, 0, "Redis host (the features store)", 0, NULL},
     {"redis.port", SS_CFG_INT, "6379", 1, 65535, "Redis port", 0, NULL},
+    {"redis.user", SS_CFG_STR, "", 0, 0, "Redis ACL user (empty: the default user)", 0},
     {"redis.password", SS_CFG_STR, "", 0, 0, "Redis AUTH password (@file reads a file)",
      SS_CFG_SECRET, NULL},
     {"redis.prefix", SS_CFG_STR, "ss:", 0, 0,
@@ -723,6 +724,7 @@ int main(int argc, char **argv) {
         goto fail;
     a.redis = ss_redis_new(&(ss_redis_opts_t){.host = ss_cfg_str(cfg, "redis.host"),
                                               .port = (int)ss_cfg_int(cfg, "redis.port"),
+                                              .user = ss_cfg_str(cfg, "redis.user"),
                                               .password = ss_cfg_str(cfg, "redis.password")});
     if (!(a.producer = ss_kafka_producer_new(
               cfg, &(ss_kafka_producer_opts_t){.client_id = "streamscore-forecaster"}, &err)))

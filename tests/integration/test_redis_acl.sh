@@ -88,6 +88,7 @@ C="$D/app.conf"
     echo "redis.host=127.0.0.1"
     echo "redis.port=$RPORT"
     echo "redis.password=@$D/redis.pw"
+    [ "$ACL_USER" = default ] || echo "redis.user=$ACL_USER"
 } >"$C"
 
 ss_log "step 4: secrets are masked"

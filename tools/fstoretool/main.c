@@ -27,6 +27,7 @@
 static const ss_cfg_def_t defs[] = {
     {"redis.host", SS_CFG_STR, "127.0.0.1", 0, 0, "Redis host", 0},
     {"redis.port", SS_CFG_INT, "6379", 1, 65535, "Redis port", 0},
+    {"redis.user", SS_CFG_STR, "", 0, 0, "Redis ACL user (empty: the default user)", 0},
     {"redis.password", SS_CFG_STR, "", 0, 0, "Redis AUTH password", SS_CFG_SECRET},
     {"redis.prefix", SS_CFG_STR, "ss:", 0, 0, "key prefix", 0},
     {"brokers", SS_CFG_STR, "127.0.0.1:9092", 0, 0, "unused (accepted from the stack conf)", 0},
@@ -204,6 +205,7 @@ int main(int argc, char **argv) {
     }
     ss_redis_opts_t ro = {.host = ss_cfg_str(cfg, "redis.host"),
                           .port = (int)ss_cfg_int(cfg, "redis.port"),
+                          .user = ss_cfg_str(cfg, "redis.user"),
                           .password = ss_cfg_str(cfg, "redis.password"),
                           .backoff_max_ms = 1000};
     ss_redis_t *r = ss_redis_new(&ro);
