@@ -1215,32 +1215,28 @@ static int rd_bool(dctx_t *x, int *out) {
     return 0;
 }
 
-static int rd_union_index(dctx_t *x, const node_t *u, size_t *idx) {
+/* Reads a union branch or enum symbol index and checks it against the n choices of the node;
+ * `what` names them in the error ("union index 5 out of range (2 branches)"). */
+static int rd_index(dctx_t *x, const char *kind, size_t n, const char *what, size_t *idx) {
     *idx = 0;
     int64_t v;
     const uint8_t *start = x->p;
     if (rd_long(x, &v) < 0)
         return -1;
-    if (v < 0 || (uint64_t)v >= u->n) {
+    if (v < 0 || (uint64_t)v >= n) {
         x->p = start;
-        return dfail(x, "union index %lld out of range (%zu branches)", (long long)v, u->n);
+        return dfail(x, "%s index %lld out of range (%zu %s)", kind, (long long)v, n, what);
     }
     *idx = (size_t)v;
     return 0;
 }
 
+static int rd_union_index(dctx_t *x, const node_t *u, size_t *idx) {
+    return rd_index(x, "union", u->n, "branches", idx);
+}
+
 static int rd_enum_index(dctx_t *x, const node_t *e, size_t *idx) {
-    *idx = 0;
-    int64_t v;
-    const uint8_t *start = x->p;
-    if (rd_long(x, &v) < 0)
-        return -1;
-    if (v < 0 || (uint64_t)v >= e->n) {
-        x->p = start;
-        return dfail(x, "enum index %lld out of range (%zu symbols)", (long long)v, e->n);
-    }
-    *idx = (size_t)v;
-    return 0;
+    return rd_index(x, "enum", e->n, "symbols", idx);
 }
 
 /* Reads an array/map block header: *count items follow (0 = end). Checks the count against the

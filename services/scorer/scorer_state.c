@@ -312,6 +312,37 @@ static void set_risk(scorer_state_t *st, cust_t *c, churn_risk_t r) {
     c->has_score = 1;
 }
 
+/* Fills the score event of c at probability p and level r, as of event time t_ms; the level c
+ * holds now is the event's previous level. Call before record_level. */
+static void score_event(const cust_t *c, double p, churn_risk_t r, int64_t t_ms,
+                        scorer_reason_t reason, scorer_score_t *out) {
+    out->customer_id = c->id;
+    out->probability = p;
+    out->risk = r;
+    out->has_prev = c->has_score;
+    out->prev = (churn_risk_t)c->risk;
+    out->features_as_of_ms = t_ms;
+    out->scored_at_ms = t_ms;
+    out->reason = reason;
+}
+
+/* Makes r the level of c, keeping the one it replaces as c's previous level. */
+static void record_level(scorer_state_t *st, cust_t *c, churn_risk_t r) {
+    c->has_prev = c->has_score;
+    c->prev = c->risk;
+    set_risk(st, c, r);
+}
+
+/* Records the latest score of c (published or not), under the current model. */
+static void record_score(const scorer_state_t *st, cust_t *c, double p, int64_t t_ms,
+                         scorer_reason_t reason) {
+    c->p = p;
+    c->score_as_of_ms = t_ms;
+    c->scored_at_ms = t_ms;
+    c->reason = reason;
+    c->model_idx = (uint16_t)st->cur_version;
+}
+
 scorer_apply_result_t scorer_state_apply(scorer_state_t *st, const scorer_event_t *ev, double p,
                                          scorer_score_t *out) {
     const rfm_features_t *f = &ev->f;
@@ -349,22 +380,9 @@ scorer_apply_result_t scorer_state_apply(scorer_state_t *st, const scorer_event_
         c->n_win = 0;
 
     churn_risk_t r = churn_risk_level(&st->th, p);
-    out->customer_id = c->id;
-    out->probability = p;
-    out->risk = r;
-    out->has_prev = c->has_score;
-    out->prev = (churn_risk_t)c->risk;
-    out->features_as_of_ms = f->as_of_ms;
-    out->scored_at_ms = f->as_of_ms;
-    out->reason = SCORER_EVENT;
-    c->has_prev = c->has_score;
-    c->prev = c->risk;
-    set_risk(st, c, r);
-    c->p = p;
-    c->score_as_of_ms = f->as_of_ms;
-    c->scored_at_ms = f->as_of_ms;
-    c->reason = SCORER_EVENT;
-    c->model_idx = (uint16_t)st->cur_version;
+    score_event(c, p, r, f->as_of_ms, SCORER_EVENT, out);
+    record_level(st, c, r);
+    record_score(st, c, p, f->as_of_ms, SCORER_EVENT);
     if (f->as_of_ms > st->clock_ms)
         st->clock_ms = f->as_of_ms;
     if (st->swept_ms > 0 && f->as_of_ms < st->swept_ms && !c->late) {
@@ -452,24 +470,10 @@ size_t scorer_state_sweep_apply(scorer_state_t *st, const double *p, size_t n,
         cust_t *c = &st->c[st->pend[j]];
         churn_risk_t r = churn_risk_level(&st->th, p[j]);
         if (!c->has_score || r != (churn_risk_t)c->risk) {
-            scorer_score_t *s = &changed[k++];
-            s->customer_id = c->id;
-            s->probability = p[j];
-            s->risk = r;
-            s->has_prev = c->has_score;
-            s->prev = (churn_risk_t)c->risk;
-            s->features_as_of_ms = st->sweep_t;
-            s->scored_at_ms = st->sweep_t;
-            s->reason = SCORER_INACTIVITY;
-            c->has_prev = c->has_score;
-            c->prev = c->risk;
-            set_risk(st, c, r);
+            score_event(c, p[j], r, st->sweep_t, SCORER_INACTIVITY, &changed[k++]);
+            record_level(st, c, r);
         }
-        c->p = p[j];
-        c->score_as_of_ms = st->sweep_t;
-        c->scored_at_ms = st->sweep_t;
-        c->reason = SCORER_INACTIVITY;
-        c->model_idx = (uint16_t)st->cur_version;
+        record_score(st, c, p[j], st->sweep_t, SCORER_INACTIVITY);
     }
     pthread_mutex_unlock(&st->mu);
     st->n_pend = 0;
