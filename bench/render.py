@@ -117,6 +117,7 @@ def main():
     latency(rs, w)
     scaling(rs, w)
     forecasting(rs, w)
+    storeitem(rs, w)
     lookup(rs, w)
     memory(rs, w)
     notmeasured(rs, w)
@@ -459,6 +460,35 @@ def forecasting(rs, w):
               "; statsmodels %s s in one process, %s s with %d processes" % (
                   fnum(t(last["sm"], 1)), fnum(t(last["sm"], cores)), cores) if last.get("sm") else ""))
         w("")
+
+
+def storeitem(rs, w):
+    r = next((x for x in rs if x.get("figure") == "storeitem" and "pairs" in x), None)
+    skipped = [x for x in rs if x.get("section") == "storeitem" and
+               (x.get("not_measured") or x.get("crashed"))]
+    if not r and not skipped:
+        return
+    w("## Forecasting: the 500 store-item pairs through the local stack")
+    w("")
+    w("`bench/storeitem.sh` runs `tests/integration/test_heavy_storeitem.sh`: the last %s days "
+      "of `../shared/data/store_item_sales.csv.gz` (10 stores x 50 items) replayed by "
+      "`streamscore-replay --format store-item`, applied by `streamscore-features`, then "
+      "`streamscore-forecaster backfill` (fast mode, `fit.threads` 2) for every store. Holdout: "
+      "the notebook's 20 %% test part (%s days), forecast from the end of train; the seasonal "
+      "naive repeats the last train week on the same clipped test part."
+      % (r["days"] if r else "730", r["test_days"] if r else 146))
+    w("")
+    notes(rs, w, ("storeitem",))
+    if not r:
+        return
+    w("| pairs forecast (sarima / fallback) | features: %s events | backfill (500 fits) | mean holdout MAE sarima / seasonal naive | median | pairs where sarima wins |"
+      % fnum(r["events"]))
+    w("|---|---|---|---|---|---|")
+    w("| %d (%d / %d) | %s s | %s s | %.2f / %.2f | %.2f / %.2f | %d of %d |" % (
+        r["pairs"], r["sarima"], r["fallback"], r["features_s"], r["backfill_s"],
+        r["mae_sarima_mean"], r["mae_naive_mean"], r["mae_sarima_median"],
+        r["mae_naive_median"], r["sarima_wins"], r["pairs"]))
+    w("")
 
 
 def lookup(rs, w):

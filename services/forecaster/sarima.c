@@ -127,6 +127,7 @@ void sarima_destroy(sarima_model_t *m) {
     free(m->work);
     free(m->obs);
     free(m->fast);
+    free(m->lanes);
     free(m);
 }
 
@@ -702,38 +703,6 @@ static void set_task(char *task, const char *s) {
     memcpy(task, s, l < 60 ? l : 60);
 }
 
-/* objective in the optimiser's space: x = params with sqrt(sigma2) last */
-static double objective(sarima_model_t *m, const double *y, size_t n, const double *x,
-                        int *fcalls) {
-    double p[SARIMA_MAX_PARAMS];
-    memcpy(p, x, sizeof(double) * (size_t)m->np);
-    p[m->np - 1] = x[m->np - 1] * x[m->np - 1];
-    (*fcalls)++;
-    sarima_filter_out_t out = {0};
-    if (sarima_loglike(m, y, n, p, &out, NULL) != 0)
-        return HUGE_VAL;
-    double f = -out.llf / (double)n;
-    return isnan(f) ? HUGE_VAL : f;
-}
-
-/* forward-difference gradient exactly as scipy's approx_derivative('2-point', abs_step=1e-5) */
-static void fd_gradient(sarima_model_t *m, const double *y, size_t n, const double *x, double f0,
-                        double *g, int *fcalls) {
-    double xt[SARIMA_MAX_PARAMS];
-    const double eps2 = 1.4901161193847656e-08; /* sqrt(DBL_EPSILON) */
-    for (int i = 0; i < m->np; i++) {
-        double h = 1e-5;
-        volatile double xh = x[i] + h;
-        if (xh - x[i] == 0.0)
-            h = eps2 * (x[i] >= 0 ? 1.0 : -1.0) * (fabs(x[i]) > 1.0 ? fabs(x[i]) : 1.0);
-        memcpy(xt, x, sizeof(double) * (size_t)m->np);
-        xt[i] = x[i] + h;
-        double dx = xt[i] - x[i];
-        double f1 = objective(m, y, n, xt, fcalls);
-        g[i] = (f1 - f0) / dx;
-    }
-}
-
 int sarima_lbfgsb(sarima_model_t *m, const double *y, size_t n, double *x, int maxiter,
                   double factr, double pgtol, sarima_fg_fn fg, void *opaque,
                   sarima_fit_result_t *res) {
@@ -795,10 +764,49 @@ typedef struct match_ctx {
     int fcalls;
 } match_ctx_t;
 
+/* The objective and its forward-difference neighbours in one lane pass: the same numbers as
+ * objective() + fd_gradient(), filter for filter (see sarima_lanes.c). */
 static void match_fg(void *opaque, const double *x, double *f, double *g) {
     match_ctx_t *c = opaque;
-    *f = objective(c->m, c->y, c->n, x, &c->fcalls);
-    fd_gradient(c->m, c->y, c->n, x, *f, g, &c->fcalls);
+    sarima_model_t *m = c->m;
+    int np = m->np;
+    double xs[SARIMA_MAX_PARAMS + 1][SARIMA_MAX_PARAMS], dx[SARIMA_MAX_PARAMS];
+    double fv[SARIMA_MAX_PARAMS + 1] = {0};
+    const double *pp[8];
+    const double eps2 = 1.4901161193847656e-08; /* sqrt(DBL_EPSILON) */
+    for (int l = 0; l <= np; l++) {
+        memcpy(xs[l], x, sizeof(double) * (size_t)np);
+        if (l > 0) {
+            int i = l - 1;
+            double h = 1e-5;
+            volatile double xh = x[i] + h;
+            if (xh - x[i] == 0.0)
+                h = eps2 * (x[i] >= 0 ? 1.0 : -1.0) * (fabs(x[i]) > 1.0 ? fabs(x[i]) : 1.0);
+            xs[l][i] = x[i] + h;
+            dx[i] = xs[l][i] - x[i];
+        }
+    }
+    /* optimiser space -> parameters (sigma2 = x^2), in place */
+    double ps[SARIMA_MAX_PARAMS + 1][SARIMA_MAX_PARAMS];
+    for (int l = 0; l <= np; l++) {
+        memcpy(ps[l], xs[l], sizeof(double) * (size_t)np);
+        ps[l][np - 1] = xs[l][np - 1] * xs[l][np - 1];
+    }
+    for (int l0 = 0; l0 <= np; l0 += 8) {
+        int nb = np + 1 - l0 < 8 ? np + 1 - l0 : 8;
+        double llf[8];
+        for (int l = 0; l < nb; l++)
+            pp[l] = ps[l0 + l];
+        sarima_filter_match_lanes(m, c->y, c->n, nb, pp, llf);
+        for (int l = 0; l < nb; l++) {
+            double fl = -llf[l] / (double)c->n;
+            fv[l0 + l] = isnan(fl) ? HUGE_VAL : fl;
+        }
+    }
+    c->fcalls += np + 1;
+    *f = fv[0];
+    for (int i = 0; i < np; i++)
+        g[i] = (fv[i + 1] - fv[0]) / dx[i];
 }
 
 int sarima_fit(sarima_model_t *m, const double *y, size_t n, const sarima_fit_opts_t *opts,

@@ -11,7 +11,7 @@
 #define LOG_2PI 1.8378770664093453
 
 /* Per-parameter derivatives of T (only column kd varies: rows kd..kd+kar-1) and of R. */
-static void param_derivs(const sarima_model_t *m, const double *params, double *dTcol, double *dR) {
+void sarima_param_derivs(const sarima_model_t *m, const double *params, double *dTcol, double *dR) {
     const sarima_order_t *o = &m->o;
     int s = o->s, np = m->np, kar = m->kar, kma = m->kma;
     /* lag polynomials as in sarima_reduced_polys: pa = 1 - phi L.., sa = 1 - Phi L^s.. */
@@ -80,7 +80,7 @@ static int fast_filter(sarima_model_t *m, const double *y, size_t n, const doubl
     int nz = m->nz;
     double sigma2 = params[m->np - 1];
     if (np)
-        param_derivs(m, params, dTcol, dR);
+        sarima_param_derivs(m, params, dTcol, dR);
     for (int i = 0; i < k; i++)
         for (int e = row[i]; e < row[i + 1]; e++)
             tv[e] = T[(size_t)i * k + col[e]];
@@ -315,6 +315,8 @@ int sarima_loglike_grad(sarima_model_t *m, const double *y, size_t n, const doub
     int rc = sarima_set_params(m, params, err);
     if (rc)
         return rc;
+    if (sarima_fast_lanes(m, y, n, params, llf, grad) == 0)
+        return 0;
     return fast_filter(m, y, n, params, llf, grad);
 }
 

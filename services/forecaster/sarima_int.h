@@ -23,6 +23,8 @@ struct sarima_model {
     size_t obs_n;         /* capacity of obs */
     double *fast;         /* fast-mode scratch (sarima_fast.c) */
     size_t fast_n;        /* capacity of fast */
+    void *lanes;          /* 8-lane scratch, 64-byte aligned (sarima_lanes.c) */
+    size_t lanes_n;       /* capacity of lanes in 8-double vectors */
 };
 
 /* f and gradient in the optimiser's space (sqrt(sigma2) last) */
@@ -33,6 +35,16 @@ void sarima_reduced_polys(const sarima_model_t *m, const double *params, double 
 double sarima_pairwise_sum(const double *a, size_t n);
 int sarima_filter_match(sarima_model_t *m, const double *y, size_t n, double *llf_obs,
                         int *converged_at, int *n_singular);
+/* Runs nb <= 8 match-mode filters over y[0..n) in one pass, filter l at params[l] (sigma2 last,
+ * a variance); llf[l] is bit-for-bit sarima_loglike's llf, NAN when params[l] is unusable. */
+int sarima_filter_match_lanes(sarima_model_t *m, const double *y, size_t n, int nb,
+                              const double *const *params, double *llf);
+/* Fast mode in lanes: llf and its exact gradient (sigma2 as a variance) for np <= 7; returns
+ * 1 when the model has too many parameters for the lanes (use the scalar path), else 0. */
+int sarima_fast_lanes(sarima_model_t *m, const double *y, size_t n, const double *params,
+                      double *llf, double *grad);
+/* Per-parameter derivatives of T's AR column (np x kar, rows kd..kd+kar-1) and of R (np x m). */
+void sarima_param_derivs(const sarima_model_t *m, const double *params, double *dTcol, double *dR);
 /* scipy's fmin_l_bfgs_b loop around Fortran setulb_ (m = 10, no bounds); x in/out */
 int sarima_lbfgsb(sarima_model_t *m, const double *y, size_t n, double *x, int maxiter,
                   double factr, double pgtol, sarima_fg_fn fg, void *opaque,

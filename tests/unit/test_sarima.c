@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sarima.h"
+#include "sarima_int.h" /* sarima_filter_match_lanes */
 #include "ss_test.h"
 
 #define N_SERIES 14
@@ -258,6 +259,46 @@ START_TEST(fast_gradient_matches_differences) {
 }
 END_TEST
 
+/* The 8-lane match filter that the match-mode fit uses gives, lane by lane, exactly (bit for
+ * bit) the scalar filter's llf: ordinary parameters, an unusable lane (sigma2 <= 0), the
+ * golden fixed parameters, parameters whose P reaches steady state (no MA term) and, on the
+ * constant series, singular steps (F < 1e-12 at sigma2 = 1e-10). */
+START_TEST(match_lanes_equal_scalar_filter) {
+    int id = _i + 1;
+    golden_t g;
+    SKIP_IF_NO_SHARED(&g, id);
+    sarima_model_t *m = model_111_111();
+    double *fixed =
+        json_doubles(json_object_get(json_object_get(g.j, "fixed_params_check"), "params"), NULL);
+    const double sets[8][5] = {{0.3, -0.6, -0.2, -0.5, 4.0}, {0.1, -0.9, 0.2, -0.95, 2.5},
+                               {0.3, 0.0, 0.1, 0.0, 1.0},    {0.5, 0.0, 0.0, 0.0, 3.0},
+                               {-0.2, -1.0, 0.0, -1.0, 9.0}, {0.3, -0.6, -0.2, -0.5, -1.0},
+                               {0.0, 0.0, 0.0, 0.0, 1e-10},  {0.2, 0.4, -0.3, 0.2, 0.5}};
+    const double *pp[8];
+    for (int l = 0; l < 8; l++)
+        pp[l] = sets[l];
+    pp[0] = fixed;
+    for (int nb = 1; nb <= 8; nb += 7) {
+        double llf[8];
+        ck_assert_int_eq(sarima_filter_match_lanes(m, g.y, g.n_train, nb, pp, llf), 0);
+        for (int l = 0; l < nb; l++) {
+            sarima_filter_out_t out = {0};
+            if (pp[l][4] <= 0.0) {
+                ck_assert(isnan(llf[l]));
+                continue;
+            }
+            ck_assert_int_eq(sarima_loglike(m, g.y, g.n_train, pp[l], &out, NULL), 0);
+            ck_assert_msg(memcmp(&llf[l], &out.llf, sizeof(double)) == 0 ||
+                              (isnan(llf[l]) && isnan(out.llf)),
+                          "series %d lane %d: %.17g vs scalar %.17g", id, l, llf[l], out.llf);
+        }
+    }
+    free(fixed);
+    sarima_destroy(m);
+    golden_free(&g);
+}
+END_TEST
+
 /* Other orders: statsmodels 0.13.5 numbers for the train part of series 04. */
 static const struct {
     sarima_order_t o;
@@ -397,6 +438,7 @@ Suite *sarima_suite(void) {
     tcase_add_loop_test(tc, match_fit_reproduces_statsmodels, 0, N_SERIES);
     tcase_add_loop_test(tc, fast_fit_never_worse, 0, N_SERIES);
     tcase_add_loop_test(tc, fast_gradient_matches_differences, 0, N_SERIES);
+    tcase_add_loop_test(tc, match_lanes_equal_scalar_filter, 0, N_SERIES);
     tcase_add_loop_test(tc, other_orders_match_statsmodels, 0,
                         (int)(sizeof(other_orders) / sizeof(other_orders[0])));
     tcase_add_test(tc, bad_input_is_an_error_not_a_crash);
