@@ -14,6 +14,7 @@
 
 struct ss_dlq {
     ss_kafka_producer_t *p; /* borrowed */
+    ss_avro_reg_t *reg;     /* borrowed: tells an unknown writer id from a bad payload */
     ss_avro_writer_t *w;
     char *topic, *service;
     ss_buf_t buf;       /* reused encoding buffer */
@@ -35,6 +36,25 @@ const char *ss_dlq_code_for(int ss_err_code) {
     default:
         return SS_DLQ_INVALID;
     }
+}
+
+const char *ss_dlq_code_for_payload(ss_avro_reg_t *reg, int ss_err_code, const void *payload,
+                                    size_t len) {
+    if (reg && (ss_err_code == SS_ERR_DECODE || ss_err_code == SS_ERR_NOTFOUND)) {
+        int32_t id;
+        const uint8_t *body;
+        size_t blen;
+        ss_err_t e = SS_ERR_INIT;
+        if (ss_avro_frame_parse(payload, len, &id, &body, &blen, &e) == 0) {
+            /* with a Schema Registry attached this asks it (or its negative cache) again; a
+             * registry that went away meanwhile answers RETRIABLE: keep DECODE then */
+            if (ss_avro_reg_json(reg, id, &e))
+                return SS_DLQ_DECODE;
+            if (e.code == SS_ERR_NOTFOUND)
+                return SS_DLQ_UNKNOWN_SCHEMA;
+        }
+    }
+    return ss_dlq_code_for(ss_err_code);
 }
 
 static int64_t wall_ms(void) {
@@ -102,6 +122,7 @@ ss_dlq_t *ss_dlq_new(ss_kafka_producer_t *p, ss_avro_reg_t *reg, const char *top
         return NULL;
     d = ss_xcalloc(1, sizeof(*d));
     d->p = p;
+    d->reg = reg;
     d->w = w;
     d->topic = ss_xstrdup(topic);
     d->service = ss_xstrdup(service ? service : "");
@@ -168,6 +189,10 @@ int ss_dlq_publish_entry(ss_dlq_t *d, const ss_dlq_entry_t *in, ss_err_t *err) {
 
 int ss_dlq_publish(ss_dlq_t *d, const rd_kafka_message_t *rkm, const char *error_code,
                    const char *reason, ss_err_t *err) {
+    /* callers map decode errors with ss_dlq_code_for, which cannot see the payload: an unknown
+     * writer schema id is reported as its own class */
+    if (error_code && strcmp(error_code, SS_DLQ_DECODE) == 0)
+        error_code = ss_dlq_code_for_payload(d->reg, SS_ERR_DECODE, rkm->payload, rkm->len);
     ss_dlq_entry_t e = {
         .source_topic = rkm->rkt ? rd_kafka_topic_name(rkm->rkt) : "",
         .partition = rkm->partition,

@@ -41,6 +41,13 @@ typedef struct ss_dlq_entry {
 /* Maps an SS_ERR_* code to a DeadLetter error code: SS_ERR_DECODE -> DECODE, SS_ERR_CONFLICT ->
  * CONFLICT, SS_ERR_NOTFOUND -> UNKNOWN_SCHEMA, anything else -> INVALID. Pure. */
 const char *ss_dlq_code_for(int ss_err_code);
+/* Like ss_dlq_code_for for a payload that failed to decode with ss_err_code: SS_ERR_DECODE (or
+ * SS_ERR_NOTFOUND) of a well-framed payload whose writer schema id reg does not know - neither
+ * from the manifest nor from a Schema Registry attached to reg - is UNKNOWN_SCHEMA; every other
+ * case is ss_dlq_code_for(ss_err_code). reg NULL: ss_dlq_code_for. May ask reg's fetch callback
+ * (its negative cache answers an id just found unknown without a request). */
+const char *ss_dlq_code_for_payload(ss_avro_reg_t *reg, int ss_err_code, const void *payload,
+                                    size_t len);
 
 /* Encodes e as a framed DeadLetter record with writer w (a writer for the DeadLetter schema) and
  * appends it to out. Pure apart from w's reusable value. Errors: as ss_avro_writer_encode. */
@@ -61,7 +68,9 @@ ss_dlq_t *ss_dlq_new(ss_kafka_producer_t *p, ss_avro_reg_t *reg, const char *top
 void ss_dlq_destroy(ss_dlq_t *d); /* NULL is a no-op */
 
 /* Publishes a dead letter for the consumed message rkm (borrowed): its topic, partition, offset,
- * key and value, with `error_code` (SS_DLQ_*) and `reason` (text). Logs one line (state change:
+ * key and value, with `error_code` (SS_DLQ_*) and `reason` (text). An error_code of DECODE is
+ * refined with ss_dlq_code_for_payload (the handle's registry): a message framed with an
+ * unknown schema id is published as UNKNOWN_SCHEMA. Logs one line (state change:
  * "dead-lettered"), counts it. Delivery is asynchronous: before storing rkm's offset, flush the
  * producer and check ss_kafka_producer_failed_take (a lost dead letter is a lost input).
  * Returns 0, or the producer's error (SS_ERR_FATAL/SS_ERR_RETRIABLE) or an encoding error. */

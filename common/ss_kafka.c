@@ -17,6 +17,7 @@
 #include "ss_log.h"
 
 #define SS_KAFKA_LAG_MAX 1024
+#define SS_KAFKA_BROKERS_MAX 64
 
 static int64_t now_ms(void) {
     struct timespec ts;
@@ -210,6 +211,53 @@ int ss_kafka_stats_parse_lag(const char *json, ss_kafka_lag_t *out, size_t max, 
     return (int)found;
 }
 
+static int cmp_broker(const void *a, const void *b) {
+    const ss_kafka_broker_stat_t *x = a, *y = b;
+    return (x->nodeid > y->nodeid) - (x->nodeid < y->nodeid);
+}
+
+int ss_kafka_stats_parse_brokers(const char *json, ss_kafka_broker_stat_t *out, size_t max,
+                                 int64_t *rebalances, ss_err_t *err) {
+    json_error_t jerr;
+    json_t *root, *bobj, *cgrp;
+    const char *bname;
+    size_t found = 0;
+
+    root = json_loads(json ? json : "", 0, &jerr);
+    if (!root)
+        return ss_err_set(err, SS_ERR_DECODE, "cannot parse kafka statistics: %s at line %d",
+                          jerr.text, jerr.line);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return ss_err_set(err, SS_ERR_DECODE, "cannot parse kafka statistics: not an object");
+    }
+    json_object_foreach(json_object_get(root, "brokers"), bname, bobj) {
+        int64_t id = json_int(bobj, "nodeid", -1);
+        if (id < 0 || id > INT32_MAX)
+            continue;
+        if (found < max) {
+            ss_kafka_broker_stat_t *b = &out[found];
+            json_t *rtt = json_object_get(bobj, "rtt");
+            const char *name = json_string_value(json_object_get(bobj, "name"));
+            const char *st = json_string_value(json_object_get(bobj, "state"));
+            int have = json_int(rtt, "cnt", 0) > 0;
+            b->nodeid = (int32_t)id;
+            snprintf(b->name, sizeof(b->name), "%s", name ? name : bname);
+            snprintf(b->state, sizeof(b->state), "%s", st ? st : "");
+            b->rtt_avg_us = have ? json_int(rtt, "avg", -1) : -1;
+            b->rtt_p99_us = have ? json_int(rtt, "p99", -1) : -1;
+        }
+        found++;
+    }
+    cgrp = json_object_get(root, "cgrp");
+    if (rebalances)
+        *rebalances = json_is_object(cgrp) ? json_int(cgrp, "rebalance_cnt", -1) : -1;
+    json_decref(root);
+    if (found)
+        qsort(out, found < max ? found : max, sizeof(*out), cmp_broker);
+    return (int)found;
+}
+
 /* ======================================================================================
  * Consumer
  * ====================================================================================== */
@@ -231,6 +279,13 @@ struct ss_kafka_consumer {
     pthread_mutex_t lag_mu;
     ss_kafka_lag_t *lag; /* latest snapshot, lag_n entries; guarded by lag_mu */
     size_t lag_n;
+    ss_kafka_broker_stat_t brokers[SS_KAFKA_BROKERS_MAX]; /* latest snapshot; lag_mu */
+    size_t brokers_n;
+    /* /metrics export (ss_kafka_consumer_metrics): set once before scrapes start */
+    ss_metrics_t *metrics;
+    ss_metrics_family_t *lag_fam, *rtt_fam;
+    ss_metrics_gauge_t *g_assigned, *g_paused;
+    ss_metrics_counter_t *c_rebalances, *c_errors;
 };
 
 static void log_parts(int level, const char *what, const rd_kafka_topic_partition_list_t *parts) {
@@ -360,8 +415,11 @@ static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
 
     (void)rk;
     (void)len;
+    ss_kafka_broker_stat_t br[SS_KAFKA_BROKERS_MAX];
+    int nb;
     n = ss_kafka_stats_parse_lag(json, tab, SS_KAFKA_LAG_MAX, &err);
-    if (n < 0) {
+    if (n < 0 ||
+        (nb = ss_kafka_stats_parse_brokers(json, br, SS_KAFKA_BROKERS_MAX, NULL, &err)) < 0) {
         SS_LOG(LOG_WARNING, "kafka", "%s", err.msg);
         free(tab);
         return 0;
@@ -370,6 +428,8 @@ static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
     free(c->lag);
     c->lag = tab;
     c->lag_n = (size_t)n < SS_KAFKA_LAG_MAX ? (size_t)n : SS_KAFKA_LAG_MAX;
+    c->brokers_n = (size_t)nb < SS_KAFKA_BROKERS_MAX ? (size_t)nb : SS_KAFKA_BROKERS_MAX;
+    memcpy(c->brokers, br, c->brokers_n * sizeof(*br));
     pthread_mutex_unlock(&c->lag_mu);
     return 0; /* librdkafka frees json */
 }
@@ -587,7 +647,9 @@ int ss_kafka_consumer_poll_batch(ss_kafka_consumer_t *c, rd_kafka_message_t **ms
         }
         if (rkm)
             msgs[c->batch_n++] = rkm;
-        if (c->batch_revoked || left <= 0)
+        /* Past the deadline, still take what is already fetched (a zero wait drains the
+         * queue up to max instead of returning one message). */
+        if (c->batch_revoked || (left <= 0 && !rkm))
             break;
     }
     n = c->batch_n;
@@ -718,6 +780,74 @@ uint64_t ss_kafka_consumer_errors(const ss_kafka_consumer_t *c) {
     return atomic_load(&((ss_kafka_consumer_t *)c)->errors);
 }
 
+size_t ss_kafka_consumer_brokers(ss_kafka_consumer_t *c, ss_kafka_broker_stat_t *out, size_t max) {
+    size_t n;
+    pthread_mutex_lock(&c->lag_mu);
+    n = c->brokers_n < max ? c->brokers_n : max;
+    if (n)
+        memcpy(out, c->brokers, n * sizeof(*out));
+    pthread_mutex_unlock(&c->lag_mu);
+    return n;
+}
+
+/* The collector of ss_kafka_consumer_metrics (the HTTP thread, at each scrape). */
+static void consumer_collect(ss_metrics_t *m, void *opaque) {
+    ss_kafka_consumer_t *c = opaque;
+    ss_kafka_lag_t *lag = ss_xcalloc(SS_KAFKA_LAG_MAX, sizeof(*lag));
+    ss_kafka_broker_stat_t br[SS_KAFKA_BROKERS_MAX];
+    size_t n = ss_kafka_consumer_lag(c, lag, SS_KAFKA_LAG_MAX);
+    size_t nb = ss_kafka_consumer_brokers(c, br, SS_KAFKA_BROKERS_MAX);
+    char num[24];
+
+    (void)m;
+    /* the series mirror the latest snapshot: a revoked partition or a gone broker disappears */
+    ss_metrics_gauge_family_hide(c->lag_fam);
+    for (size_t i = 0; i < n; i++) {
+        if (lag[i].consumer_lag < 0) /* not known yet: no series rather than a bogus -1 */
+            continue;
+        snprintf(num, sizeof(num), "%" PRId32, lag[i].partition);
+        ss_metrics_gauge_set(
+            ss_metrics_gauge_child(c->lag_fam, (const char *const[]){lag[i].topic, num}),
+            (double)lag[i].consumer_lag);
+    }
+    ss_metrics_gauge_family_hide(c->rtt_fam);
+    for (size_t i = 0; i < nb; i++) {
+        if (br[i].rtt_avg_us < 0)
+            continue;
+        snprintf(num, sizeof(num), "%" PRId32, br[i].nodeid);
+        ss_metrics_gauge_set(ss_metrics_gauge_child(c->rtt_fam, (const char *const[]){num}),
+                             (double)br[i].rtt_avg_us / 1e6);
+    }
+    ss_metrics_gauge_set(c->g_assigned, ss_kafka_consumer_assigned_count(c));
+    ss_metrics_gauge_set(c->g_paused, ss_kafka_consumer_paused(c));
+    ss_metrics_counter_set(c->c_rebalances, (double)ss_kafka_consumer_rebalances(c));
+    ss_metrics_counter_set(c->c_errors, (double)ss_kafka_consumer_errors(c));
+    free(lag);
+}
+
+void ss_kafka_consumer_metrics(ss_kafka_consumer_t *c, ss_metrics_t *m) {
+    if (!c || !m || c->metrics)
+        return;
+    c->lag_fam = ss_metrics_gauge_family(
+        m, "streamscore_consumer_lag_messages",
+        "Consumer lag per assigned partition, in messages (librdkafka statistics consumer_lag).",
+        (const char *const[]){"topic", "partition"}, 2);
+    c->rtt_fam = ss_metrics_gauge_family(
+        m, "streamscore_kafka_broker_rtt_seconds",
+        "Mean request round-trip time to each broker over the last statistics window.",
+        (const char *const[]){"broker"}, 1);
+    c->g_assigned = ss_metrics_gauge(m, "streamscore_consumer_assigned_partitions",
+                                     "Partitions currently assigned to this consumer.");
+    c->g_paused = ss_metrics_gauge(m, "streamscore_consumer_paused",
+                                   "1 while consumption is paused (back-pressure or an outage).");
+    c->c_rebalances = ss_metrics_counter(m, "streamscore_consumer_rebalances_total",
+                                         "Rebalance callbacks served by this consumer.");
+    c->c_errors = ss_metrics_counter(m, "streamscore_consumer_errors_total",
+                                     "Consumer errors reported by librdkafka.");
+    c->metrics = m;
+    ss_metrics_add_collector(m, consumer_collect, c);
+}
+
 rd_kafka_t *ss_kafka_consumer_handle(ss_kafka_consumer_t *c) { return c->rk; }
 
 int ss_kafka_consumer_close(ss_kafka_consumer_t *c, ss_err_t *err) {
@@ -740,6 +870,7 @@ int ss_kafka_consumer_close(ss_kafka_consumer_t *c, ss_err_t *err) {
 void ss_kafka_consumer_destroy(ss_kafka_consumer_t *c) {
     if (!c)
         return;
+    ss_metrics_remove_collector(c->metrics, consumer_collect, c);
     if (c->rk) {
         ss_kafka_consumer_close(c, NULL);
         rd_kafka_destroy(c->rk);
@@ -759,6 +890,9 @@ struct ss_kafka_producer {
     ss_kafka_delivery_cb_t *on_delivery;
     void *opaque;
     atomic_uint_fast64_t delivered, failed_total, failed_pending;
+    ss_metrics_t *metrics; /* ss_kafka_producer_metrics; set once before scrapes start */
+    ss_metrics_counter_t *c_delivered, *c_failed;
+    ss_metrics_gauge_t *g_in_flight;
 };
 
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque) {
@@ -919,9 +1053,31 @@ int ss_kafka_producer_in_flight(ss_kafka_producer_t *p) { return rd_kafka_outq_l
 
 rd_kafka_t *ss_kafka_producer_handle(ss_kafka_producer_t *p) { return p->rk; }
 
+static void producer_collect(ss_metrics_t *m, void *opaque) {
+    ss_kafka_producer_t *p = opaque;
+    (void)m;
+    ss_metrics_counter_set(p->c_delivered, (double)ss_kafka_producer_delivered(p));
+    ss_metrics_counter_set(p->c_failed, (double)ss_kafka_producer_failed_total(p));
+    ss_metrics_gauge_set(p->g_in_flight, ss_kafka_producer_in_flight(p));
+}
+
+void ss_kafka_producer_metrics(ss_kafka_producer_t *p, ss_metrics_t *m) {
+    if (!p || !m || p->metrics)
+        return;
+    p->c_delivered = ss_metrics_counter(m, "streamscore_producer_delivered_total",
+                                        "Messages acknowledged by the broker.");
+    p->c_failed = ss_metrics_counter(m, "streamscore_producer_delivery_failures_total",
+                                     "Messages whose delivery failed for good.");
+    p->g_in_flight = ss_metrics_gauge(m, "streamscore_producer_in_flight_messages",
+                                      "Messages queued or awaiting a broker acknowledgement.");
+    p->metrics = m;
+    ss_metrics_add_collector(m, producer_collect, p);
+}
+
 void ss_kafka_producer_destroy(ss_kafka_producer_t *p) {
     if (!p)
         return;
+    ss_metrics_remove_collector(p->metrics, producer_collect, p);
     if (rd_kafka_flush(p->rk, 10000) == RD_KAFKA_RESP_ERR__TIMED_OUT)
         SS_LOG(LOG_ERR, "kafka", "producer destroyed with %d messages undelivered",
                rd_kafka_outq_len(p->rk));

@@ -1,7 +1,8 @@
 /* ss_kafka: librdkafka 2.0.2 wrappers for our consumers and producers: config application
  * (kcat's -X habit), an at-least-once group consumer (cooperative-sticky, store-after-work,
  * poll-loop micro-batches, pause/resume, stats lag), and an idempotent producer whose delivery
- * failures and fatal errors reach the caller. Depends on ss_err, ss_log, ss_cfg, jansson.
+ * failures and fatal errors reach the caller, and their export to /metrics. Depends on ss_err,
+ * ss_log, ss_cfg, ss_metrics, jansson.
  * Threads: a consumer or producer handle is used by one thread (the one that polls it); the
  * counters and snapshots marked "any thread" may be read from others (e.g. /metrics). */
 #ifndef SS_KAFKA_H
@@ -14,6 +15,7 @@
 
 #include "ss_cfg.h"
 #include "ss_err.h"
+#include "ss_metrics.h"
 
 /* ======================================================================================
  * Configuration
@@ -59,6 +61,22 @@ typedef struct ss_kafka_lag {
  * "none"; partition -1 skipped). Fills up to `max` entries of out and returns how many partitions
  * were found (may exceed max), or SS_ERR_DECODE on malformed JSON. */
 int ss_kafka_stats_parse_lag(const char *json, ss_kafka_lag_t *out, size_t max, ss_err_t *err);
+
+typedef struct ss_kafka_broker_stat {
+    int32_t nodeid;     /* broker id; entries without one (bootstrap, coordinators) are skipped */
+    char name[128];     /* librdkafka's "host:port/id" */
+    char state[16];     /* "UP", "DOWN", "INIT", ... */
+    int64_t rtt_avg_us; /* mean request round-trip time over the last window, microseconds;
+                         * -1 when the window had no sample */
+    int64_t rtt_p99_us; /* 99th percentile of the same window; -1 when no sample */
+} ss_kafka_broker_stat_t;
+
+/* Parses the per-broker round-trip times out of a librdkafka statistics JSON document (pure):
+ * fills up to max entries of out (brokers with nodeid >= 0, sorted by nodeid) and returns how
+ * many brokers were found (may exceed max), or SS_ERR_DECODE on malformed JSON. *rebalances (may
+ * be NULL) gets cgrp.rebalance_cnt, or -1 without a consumer group. */
+int ss_kafka_stats_parse_brokers(const char *json, ss_kafka_broker_stat_t *out, size_t max,
+                                 int64_t *rebalances, ss_err_t *err);
 
 /* ======================================================================================
  * Consumer
@@ -156,6 +174,26 @@ size_t ss_kafka_consumer_lag(ss_kafka_consumer_t *c, ss_kafka_lag_t *out, size_t
 uint64_t ss_kafka_consumer_rebalances(const ss_kafka_consumer_t *c);
 uint64_t ss_kafka_consumer_errors(const ss_kafka_consumer_t *c);
 
+/* Copies up to max entries of the latest statistics broker snapshot (see
+ * ss_kafka_stats_parse_brokers) into out; returns the number copied. Any thread. */
+size_t ss_kafka_consumer_brokers(ss_kafka_consumer_t *c, ss_kafka_broker_stat_t *out, size_t max);
+
+/* Exports the consumer on /metrics: installs a collector on m (borrowed: must outlive c, or c
+ * must be destroyed first - destroy removes the collector) that refreshes at each scrape
+ *   streamscore_consumer_lag_messages{topic,partition}   gauge, statistics consumer_lag of each
+ *       assigned partition; partitions whose lag librdkafka does not know yet (-1) and revoked
+ *       ones are left out
+ *   streamscore_consumer_assigned_partitions             gauge
+ *   streamscore_consumer_paused                          gauge 0/1
+ *   streamscore_consumer_rebalances_total                counter (ss_kafka_consumer_rebalances)
+ *   streamscore_consumer_errors_total                    counter (ss_kafka_consumer_errors)
+ *   streamscore_kafka_broker_rtt_seconds{broker}         gauge, mean round-trip time of the
+ *       last statistics window per broker id (left out when the window had no request)
+ * Statistics arrive every statistics.interval.ms (5000 unless opts or -X say otherwise) and
+ * only while the consumer is polled. One consumer per registry. Call once, from the thread that
+ * created c, before other threads scrape. NULL m is a no-op. */
+void ss_kafka_consumer_metrics(ss_kafka_consumer_t *c, ss_metrics_t *m);
+
 /* Borrows the librdkafka handle (valid until destroy) for metadata, seek, tests. */
 rd_kafka_t *ss_kafka_consumer_handle(ss_kafka_consumer_t *c);
 
@@ -227,6 +265,13 @@ uint64_t ss_kafka_producer_failed_take(ss_kafka_producer_t *p);
 int ss_kafka_producer_in_flight(ss_kafka_producer_t *p); /* rd_kafka_outq_len */
 
 rd_kafka_t *ss_kafka_producer_handle(ss_kafka_producer_t *p); /* borrows */
+
+/* Exports the producer on /metrics through a collector on m (borrowed; destroy removes it):
+ *   streamscore_producer_delivered_total          counter, messages acknowledged by the broker
+ *   streamscore_producer_delivery_failures_total  counter, messages that failed for good
+ *   streamscore_producer_in_flight_messages       gauge, messages queued or awaiting an ack
+ * One producer per registry; NULL m is a no-op. */
+void ss_kafka_producer_metrics(ss_kafka_producer_t *p, ss_metrics_t *m);
 
 /* Flushes for up to 10 s (logging what is left) and destroys. NULL is a no-op. */
 void ss_kafka_producer_destroy(ss_kafka_producer_t *p);

@@ -68,6 +68,9 @@ struct collector {
 
 struct ss_metrics {
     pthread_mutex_t lock; /* families, children, collectors; never taken by updates */
+    /* held while collectors run (render) and by ss_metrics_remove_collector, so a removed
+     * collector is never running once removal returns; taken before `lock`, never after */
+    pthread_mutex_t collect_lock;
     ss_metrics_family_t **fams;
     size_t nfams, capfams;
     struct collector *collectors;
@@ -220,6 +223,7 @@ static int valid_label_name(const char *s) {
 ss_metrics_t *ss_metrics_new(void) {
     ss_metrics_t *m = ss_xcalloc(1, sizeof *m);
     pthread_mutex_init(&m->lock, NULL);
+    pthread_mutex_init(&m->collect_lock, NULL);
     return m;
 }
 
@@ -255,6 +259,7 @@ void ss_metrics_destroy(ss_metrics_t *m) {
         if (m->collectors[i].owned)
             free(m->collectors[i].opaque);
     free(m->collectors);
+    pthread_mutex_destroy(&m->collect_lock);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
@@ -572,6 +577,20 @@ void ss_metrics_add_collector(ss_metrics_t *m, ss_metrics_collect_fn fn, void *o
     pthread_mutex_unlock(&m->lock);
 }
 
+void ss_metrics_remove_collector(ss_metrics_t *m, ss_metrics_collect_fn fn, void *opaque) {
+    if (!m)
+        return;
+    pthread_mutex_lock(&m->collect_lock);
+    pthread_mutex_lock(&m->lock);
+    /* the slot stays (a tombstone): render indexes the list without holding the lock */
+    for (size_t i = 0; i < m->ncollectors; i++)
+        if (m->collectors[i].fn == fn && m->collectors[i].opaque == opaque &&
+            !m->collectors[i].owned)
+            m->collectors[i].fn = NULL;
+    pthread_mutex_unlock(&m->lock);
+    pthread_mutex_unlock(&m->collect_lock);
+}
+
 /* Writes `name{l1="v1",...[,le="x"]} `; `le` may be NULL. */
 static void render_series_head(struct sbuf *b, const ss_metrics_family_t *f, const char *suffix,
                                const struct child *c, const char *le) {
@@ -667,7 +686,9 @@ static void render_family(struct sbuf *b, const ss_metrics_family_t *f) {
 
 char *ss_metrics_render(ss_metrics_t *m, size_t *len) {
     SS_ASSERT(m);
-    /* collectors may register metrics, so they run without the lock; the list only grows */
+    /* collectors may register metrics, so they run without the lock (but under collect_lock,
+     * which removal waits for); the list only grows */
+    pthread_mutex_lock(&m->collect_lock);
     pthread_mutex_lock(&m->lock);
     size_t ncol = m->ncollectors;
     pthread_mutex_unlock(&m->lock);
@@ -675,8 +696,10 @@ char *ss_metrics_render(ss_metrics_t *m, size_t *len) {
         pthread_mutex_lock(&m->lock);
         struct collector col = m->collectors[i];
         pthread_mutex_unlock(&m->lock);
-        col.fn(m, col.opaque);
+        if (col.fn)
+            col.fn(m, col.opaque);
     }
+    pthread_mutex_unlock(&m->collect_lock);
 
     struct sbuf b = {0};
     sbuf_add(&b, "", 0); /* an empty registry still returns "" */

@@ -122,6 +122,11 @@ double ss_metrics_now(void);
  * look up children and update them. opaque is borrowed and must outlive the registry. */
 typedef void (*ss_metrics_collect_fn)(ss_metrics_t *m, void *opaque);
 void ss_metrics_add_collector(ss_metrics_t *m, ss_metrics_collect_fn fn, void *opaque);
+/* Removes every collector added as (fn, opaque), waiting for a render that is running collectors
+ * to finish: once it returns, fn is never called with opaque again, so opaque may be freed (a
+ * handle that registered itself calls this from its destroy). NULL m or an unknown pair is a
+ * no-op. Any thread except a collector (that would deadlock). */
+void ss_metrics_remove_collector(ss_metrics_t *m, ss_metrics_collect_fn fn, void *opaque);
 
 /* Returns new (free with free()): the exposition text of every family with at least one visible
  * series, NUL-terminated; *len (if not NULL) gets its length. Runs the collectors first.

@@ -20,6 +20,10 @@
 #define MAX_RESPONSE_BYTES (4 << 20)
 #define MAX_URLS 8
 #define NEG_SLOTS 64
+/* writer schemas fetched by id are kept for the life of the process (ids are immutable); a
+ * registry holding more distinct schemas than this for our topics is not plausible, so beyond it
+ * ids are treated as unknown instead of growing the cache without bound */
+#define MAX_FETCHED 1024
 
 struct ss_schemareg {
     pthread_mutex_t lock; /* guards curl, neg[] and the request counter */
@@ -36,6 +40,7 @@ struct ss_schemareg {
     } neg[NEG_SLOTS];
     int neg_next;
     uint64_t requests;
+    int fetched; /* schemas added by ss_schemareg_fetch_cb (guarded by lock) */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -431,6 +436,13 @@ int ss_schemareg_fetch_cb(ss_avro_reg_t *reg, int32_t id, void *opaque, ss_err_t
     ss_schemareg_t *sr = opaque;
     ss_buf_t text = SS_BUF_INIT;
     ss_err_t e2 = SS_ERR_INIT;
+    pthread_mutex_lock(&sr->lock);
+    int full = sr->fetched >= MAX_FETCHED;
+    pthread_mutex_unlock(&sr->lock);
+    if (full)
+        return ss_err_set(err, SS_ERR_NOTFOUND,
+                          "unknown schema id %d: %d writer schemas already fetched, the limit",
+                          (int)id, MAX_FETCHED);
     int rc = ss_schemareg_fetch(sr, id, &text, &e2);
     if (rc == 0 && strlen(text.buf) != text.len)
         rc = ss_err_set(&e2, SS_ERR_INVAL, "schema id %d holds a NUL byte", (int)id);
@@ -444,13 +456,16 @@ int ss_schemareg_fetch_cb(ss_avro_reg_t *reg, int32_t id, void *opaque, ss_err_t
     }
     ss_buf_release(&text);
     if (rc == 0) {
+        pthread_mutex_lock(&sr->lock);
+        sr->fetched++;
+        pthread_mutex_unlock(&sr->lock);
         SS_LOG(LOG_INFO, "schemareg", "fetched writer schema id=%d", (int)id);
         return 0;
     }
     /* a message with an unusable id is bad data (dead letter); only an unreachable registry, or
      * one failing with 5xx, is worth retrying */
     if (rc != SS_ERR_RETRIABLE && rc != SS_ERR_FATAL)
-        rc = SS_ERR_NOTFOUND;
+        return ss_err_set(err, SS_ERR_NOTFOUND, "unknown schema id %d: %s", (int)id, e2.msg);
     return ss_err_set(err, rc, "%s", e2.msg);
 }
 
@@ -620,4 +635,70 @@ ss_avro_reg_t *ss_schemareg_attach_cfg(const ss_cfg_t *cfg, const char *const *t
         .topics = topics,
     };
     return ss_schemareg_attach(&o, sr, err);
+}
+
+/* Manifest topic -> config key of its deployed name, for ss_schemareg_open. */
+static const char *const topic_keys[][2] = {
+    {"transactions", "topic.transactions"},
+    {"transactions.dlq", "topic.dlq"},
+    {"customer-features", "topic.features"},
+    {"churn-scores", "topic.scores"},
+    {"recommendations", "topic.recommendations"},
+    {"demand-forecasts", "topic.forecasts"},
+    {"drift-alerts", "topic.alerts"},
+};
+
+const char *ss_schemareg_topic_key(const char *manifest_topic) {
+    for (size_t i = 0; i < sizeof(topic_keys) / sizeof(topic_keys[0]); i++)
+        if (strcmp(topic_keys[i][0], manifest_topic) == 0)
+            return topic_keys[i][1];
+    return NULL;
+}
+
+ss_avro_reg_t *ss_schemareg_open(const ss_cfg_t *cfg, const char *const *keys, ss_schemareg_t **sr,
+                                 ss_err_t *err) {
+    const char *pairs[2 * (sizeof(topic_keys) / sizeof(topic_keys[0])) + 1];
+    size_t np = 0;
+    *sr = NULL;
+    for (size_t i = 0; keys && keys[i]; i++) {
+        const char *manifest_topic = NULL;
+        for (size_t k = 0; k < sizeof(topic_keys) / sizeof(topic_keys[0]); k++)
+            if (strcmp(topic_keys[k][1], keys[i]) == 0)
+                manifest_topic = topic_keys[k][0];
+        if (!manifest_topic)
+            SS_BUG("'%s' is not a topic key ss_schemareg knows", keys[i]);
+        const char *deployed = ss_cfg_str(cfg, keys[i]);
+        if (*deployed && strcmp(deployed, manifest_topic) != 0 &&
+            np + 2 < sizeof(pairs) / sizeof(pairs[0])) {
+            pairs[np++] = manifest_topic;
+            pairs[np++] = deployed;
+        }
+    }
+    pairs[np] = NULL;
+    const char *url = ss_cfg_str(cfg, "schema.registry.url");
+    ss_avro_reg_t *reg = ss_schemareg_attach_cfg(cfg, pairs, sr, err);
+    if (reg && *url)
+        SS_LOG(LOG_INFO, "schemareg", "using the schema registry at '%s' (%s)", url,
+               ss_cfg_bool(cfg, "schema.registry.auto.register") ? "registering our schemas"
+                                                                 : "lookup only");
+    return reg;
+}
+
+ss_avro_reg_t *ss_schemareg_open_reader(const ss_cfg_t *cfg, ss_schemareg_t **sr, ss_err_t *err) {
+    const char *url = ss_cfg_str(cfg, "schema.registry.url");
+    *sr = NULL;
+    if (!*url)
+        return ss_avro_reg_new(ss_cfg_str(cfg, "schemas.dir"), err);
+    ss_schemareg_t *client = ss_schemareg_new(
+        &(ss_schemareg_opts_t){.url = url,
+                               .userinfo = ss_cfg_str(cfg, "schema.registry.basic.auth.user.info"),
+                               .timeout_ms = (int)ss_cfg_int(cfg, "schema.registry.timeout.ms")},
+        err);
+    if (!client)
+        return NULL;
+    ss_avro_reg_t *reg = ss_avro_reg_new(NULL, err);
+    ss_avro_reg_set_fetch(reg, ss_schemareg_fetch_cb, client);
+    SS_LOG(LOG_INFO, "schemareg", "decoding with writer schemas from '%s'", url);
+    *sr = client;
+    return reg;
 }

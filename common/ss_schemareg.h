@@ -55,7 +55,8 @@ uint64_t ss_schemareg_requests(const ss_schemareg_t *sr);
 
 /* The ss_avro fetch callback (opaque = the client): fetches id and adds it to reg as a writer
  * schema. 404, a non-Avro schema or one ss_avro cannot parse give SS_ERR_NOTFOUND (the payload is
- * dead-lettered as undecodable); network/5xx give SS_ERR_RETRIABLE (pause, retry). */
+ * dead-lettered as UNKNOWN_SCHEMA, see ss_dlq_publish); network/5xx give SS_ERR_RETRIABLE (pause,
+ * retry). The cache is bounded: after 1024 fetched schemas further unknown ids are NOTFOUND. */
 int ss_schemareg_fetch_cb(ss_avro_reg_t *reg, int32_t id, void *opaque, ss_err_t *err);
 
 /* ================================ attaching to a service ================================ */
@@ -105,6 +106,30 @@ ss_avro_reg_t *ss_schemareg_attach(const ss_schemareg_attach_opts_t *opts, ss_sc
  * declare them all: undeclared keys are a programming error). topics as in the opts. */
 ss_avro_reg_t *ss_schemareg_attach_cfg(const ss_cfg_t *cfg, const char *const *topics,
                                        ss_schemareg_t **sr, ss_err_t *err);
+
+/* The one call a service or tool makes for its schemas: ss_schemareg_attach_cfg with the
+ * deployed topic names read from cfg. keys: NULL-terminated list of the topic config keys the
+ * executable declares, among topic.transactions, topic.dlq, topic.features, topic.scores,
+ * topic.recommendations, topic.forecasts, topic.alerts (each maps to its manifest topic; an
+ * unknown key is SS_BUG); a key whose value differs from the manifest topic makes the subject
+ * "<value>-value". cfg must declare schemas.dir and SS_SCHEMAREG_CFG_DEFS. Without
+ * schema.registry.url: the manifest registry and *sr = NULL. Returns new (destroy the registry,
+ * then ss_schemareg_destroy(*sr)); NULL with err as ss_schemareg_attach. Usage in main.c:
+ *   ss_schemareg_t *sr = NULL;
+ *   reg = ss_schemareg_open(cfg, (const char *[]){"topic.transactions", "topic.dlq", NULL},
+ *                           &sr, &err);
+ *   ...
+ *   ss_avro_reg_destroy(reg);
+ *   ss_schemareg_destroy(sr); */
+ss_avro_reg_t *ss_schemareg_open(const ss_cfg_t *cfg, const char *const *keys, ss_schemareg_t **sr,
+                                 ss_err_t *err);
+/* For a tool that only decodes (streamscore-tail): without schema.registry.url the manifest
+ * registry; with it an empty registry whose every writer schema is fetched by id (nothing is
+ * registered; schema.registry.auto.register is ignored). Returns new as ss_schemareg_open. */
+ss_avro_reg_t *ss_schemareg_open_reader(const ss_cfg_t *cfg, ss_schemareg_t **sr, ss_err_t *err);
+/* The config key holding the deployed name of a manifest topic ("churn-scores" ->
+ * "topic.scores"), or NULL. Pure. */
+const char *ss_schemareg_topic_key(const char *manifest_topic);
 
 /* ============================= pure helpers (tested offline) ============================= */
 

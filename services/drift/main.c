@@ -23,6 +23,7 @@
 #include "ss_kafka.h"
 #include "ss_log.h"
 #include "ss_metrics.h"
+#include "ss_schemareg.h"
 
 static const ss_cfg_def_t defs[] = {
     {"brokers", SS_CFG_STR, "127.0.0.1:9092", 0, 0, "bootstrap servers", 0},
@@ -32,6 +33,7 @@ static const ss_cfg_def_t defs[] = {
      SS_CFG_SECRET},
     {"schemas.dir", SS_CFG_STR, SS_SOURCE_DIR "/schemas", 0, 0,
      "directory with the schema manifest", 0},
+    SS_SCHEMAREG_CFG_DEFS,
     {"group.id", SS_CFG_STR, "streamscore-drift", 0, 0, "consumer group", 0},
     {"session.timeout.ms", SS_CFG_INT, "45000", 1000, 300000, "group session timeout", 0},
     {"topic.features", SS_CFG_STR, "customer-features", 0, 0, "CustomerFeatures input topic", 0},
@@ -221,7 +223,12 @@ static void handle(app_t *a, const rd_kafka_message_t *rkm) {
         rc = decode_features(a, rkm, &err);
     else
         rc = decode_score(a, rkm, &err);
-    if (rc < 0) {
+    if (rc < 0 && (err.code == SS_ERR_RETRIABLE || err.code == SS_ERR_FATAL)) {
+        /* the Schema Registry is unreachable: the event may be fine; stop without storing */
+        SS_LOG(LOG_ERR, "drift", "cannot decode event: %s topic=%s partition=%d offset=%lld",
+               err.msg, topic, (int)rkm->partition, (long long)rkm->offset);
+        a->fatal = 1;
+    } else if (rc < 0) {
         /* Our inputs are other services' outputs: a bad one is counted and skipped. */
         ss_metrics_counter_inc(a->dec_c[src]);
         SS_LOG(LOG_WARNING, "drift", "cannot decode event: %s topic=%s partition=%d offset=%lld",
@@ -373,6 +380,7 @@ int main(int argc, char **argv) {
     churn_model_t *model = NULL;
     ss_metrics_t *m = NULL;
     ss_http_t *http = NULL;
+    ss_schemareg_t *sr = NULL;
     rd_kafka_message_t *msgs[500];
     int rc = 1;
 
@@ -392,7 +400,10 @@ int main(int argc, char **argv) {
 
     /* Schemas, the optional model artifact, metrics. */
     int32_t feat_id, score_id, alert_id;
-    if (!(a.reg = ss_avro_reg_new(ss_cfg_str(a.cfg, "schemas.dir"), err)) ||
+    if (!(a.reg = ss_schemareg_open(
+              a.cfg,
+              (const char *[]){"topic.features", "topic.scores", "topic.dlq", "topic.alerts", NULL},
+              &sr, err)) ||
         ss_avro_reg_current_id(a.reg, "streamscore.CustomerFeatures", &feat_id, err) < 0 ||
         ss_avro_reg_current_id(a.reg, "streamscore.ChurnScore", &score_id, err) < 0 ||
         ss_avro_reg_current_id(a.reg, "streamscore.DriftAlert", &alert_id, err) < 0 ||
@@ -449,6 +460,8 @@ int main(int argc, char **argv) {
     if (!(a.producer = ss_kafka_producer_new(a.cfg, &po, err)) ||
         !(a.consumer = ss_kafka_consumer_new(a.cfg, &co, err)))
         goto fail;
+    ss_kafka_consumer_metrics(a.consumer, m);
+    ss_kafka_producer_metrics(a.producer, m);
 
     ss_http_opts_t ho = {.bind_addr = ss_cfg_str(a.cfg, "metrics.bind"),
                          .port = (int)ss_cfg_int(a.cfg, "metrics.port"),
@@ -479,7 +492,7 @@ int main(int argc, char **argv) {
             }
         }
         ss_kafka_producer_poll(a.producer, 0);
-        if (ss_kafka_producer_check(a.producer, err) < 0 ||
+        if (a.fatal || ss_kafka_producer_check(a.producer, err) < 0 ||
             ss_kafka_consumer_store(a.consumer, msgs, (size_t)n, err) < 0) {
             ss_kafka_msgs_destroy(msgs, (size_t)n);
             goto fail;
@@ -512,6 +525,7 @@ out:
     ss_avro_reader_destroy(a.score_reader);
     ss_avro_writer_destroy(a.alert_writer);
     ss_avro_reg_destroy(a.reg);
+    ss_schemareg_destroy(sr);
     if (a.curl) {
         curl_easy_cleanup(a.curl);
         curl_global_cleanup();

@@ -31,6 +31,7 @@
 #include "ss_log.h"
 #include "ss_metrics.h"
 #include "ss_redis.h"
+#include "ss_schemareg.h"
 
 static const ss_cfg_def_t defs[] = {
     {"brokers", SS_CFG_STR, "127.0.0.1:9092", 0, 0, "Kafka bootstrap servers", 0, NULL},
@@ -44,6 +45,7 @@ static const ss_cfg_def_t defs[] = {
     {"topic.forecasts", SS_CFG_STR, "demand-forecasts", 0, 0, "output topic", 0, NULL},
     {"schemas.dir", SS_CFG_STR, SS_SOURCE_DIR "/schemas", 0, 0,
      "directory with the schema manifest", 0, NULL},
+    SS_SCHEMAREG_CFG_DEFS,
     {"metrics.port", SS_CFG_INT, "0", 0, 65535, "port of /metrics, /livez, /readyz (0 = off)", 0,
      NULL},
     {"metrics.bind", SS_CFG_STR, "127.0.0.1", 0, 0, "numeric address of the HTTP listener", 0,
@@ -138,10 +140,10 @@ static void register_metrics(app_t *a, ss_metrics_t *m) {
         (const char *[]){"store"}, 1);
     a->produced = ss_metrics_counter(m, "streamscore_forecasts_produced_total",
                                      "DemandForecast events produced (enqueued).");
-    a->store_days = ss_metrics_counter(m, "streamscore_forecast_store_days_total",
+    a->store_days = ss_metrics_counter(m, "streamscore_forecast_store_day_completed_total",
                                        "(store, day) pairs forecast, delivered and marked done.");
     a->skipped_days = ss_metrics_counter(
-        m, "streamscore_forecast_skipped_days_total",
+        m, "streamscore_forecast_store_day_skipped_total",
         "Closed days not forecast because a later day of the store closed too (catchup=latest).");
     a->delivery_failures = ss_metrics_counter(
         m, "streamscore_forecast_delivery_failures_total",
@@ -635,6 +637,7 @@ int main(int argc, char **argv) {
     ss_err_t err = SS_ERR_INIT;
     ss_cfg_t *cfg;
     app_t a = {0};
+    ss_schemareg_t *sr = NULL;
     ss_metrics_t *metrics = NULL;
     ss_avro_reg_t *reg = NULL;
     const char *cmd = NULL;
@@ -718,7 +721,7 @@ int main(int argc, char **argv) {
     }
 
     /* 2. schemas, Redis, the producer */
-    if (!(reg = ss_avro_reg_new(ss_cfg_str(cfg, "schemas.dir"), &err)) ||
+    if (!(reg = ss_schemareg_open(cfg, (const char *[]){"topic.forecasts", NULL}, &sr, &err)) ||
         ss_avro_reg_current_id(reg, "streamscore.DemandForecast", &schema_id, &err) < 0 ||
         !(a.writer = ss_avro_writer_new(reg, schema_id, &err)))
         goto fail;
@@ -729,6 +732,7 @@ int main(int argc, char **argv) {
     if (!(a.producer = ss_kafka_producer_new(
               cfg, &(ss_kafka_producer_opts_t){.client_id = "streamscore-forecaster"}, &err)))
         goto fail;
+    ss_kafka_producer_metrics(a.producer, metrics);
     if (cmd) {
         if (backfill(&a, backfill_day, &err) < 0)
             goto fail;
@@ -776,6 +780,7 @@ out:
     ss_kafka_producer_destroy(a.producer);
     ss_avro_writer_destroy(a.writer);
     ss_avro_reg_destroy(reg);
+    ss_schemareg_destroy(sr);
     ss_redis_destroy(a.redis);
     ss_metrics_destroy(metrics);
     ss_cfg_destroy(cfg);

@@ -27,6 +27,7 @@
 #include "ss_log.h"
 #include "ss_metrics.h"
 #include "ss_redis.h"
+#include "ss_schemareg.h"
 #include "ss_txn.h"
 
 static const ss_cfg_def_t defs[] = {
@@ -43,6 +44,7 @@ static const ss_cfg_def_t defs[] = {
     {"topic.recommendations", SS_CFG_STR, "recommendations", 0, 0, "output topic", 0, NULL},
     {"schemas.dir", SS_CFG_STR, SS_SOURCE_DIR "/schemas", 0, 0,
      "directory with the schema manifest", 0, NULL},
+    SS_SCHEMAREG_CFG_DEFS,
     {"metrics.port", SS_CFG_INT, "0", 0, 65535,
      "port of /metrics, /livez, /readyz and the lookup API (0 = off)", 0, NULL},
     {"metrics.bind", SS_CFG_STR, "127.0.0.1", 0, 0, "numeric address of the HTTP listener", 0,
@@ -337,8 +339,10 @@ static int handle(app_t *a, ss_avro_txn_codec_t *codec, const rd_kafka_message_t
     int rc;
 
     ss_metrics_counter_inc(a->processed);
-    if (ss_avro_txn_decode(codec, rkm->payload, rkm->len, t, &why) < 0 ||
-        ss_txn_validate(t, NULL, &why) < 0) {
+    rc = ss_avro_txn_decode(codec, rkm->payload, rkm->len, t, &why);
+    if (rc == SS_ERR_RETRIABLE || rc == SS_ERR_FATAL) /* Schema Registry unreachable */
+        return ss_err_set(err, rc, "%s", why.msg);
+    if (rc < 0 || ss_txn_validate(t, NULL, &why) < 0) {
         ss_metrics_counter_inc(a->res[4]);
         SS_LOG(LOG_DEBUG, "reco", "skipped invalid event: %s partition=%d offset=%lld", why.msg,
                (int)rkm->partition, (long long)rkm->offset);
@@ -423,6 +427,7 @@ int main(int argc, char **argv) {
     ss_metrics_t *metrics = NULL;
     ss_http_t *http = NULL;
     ss_avro_reg_t *reg = NULL;
+    ss_schemareg_t *sr = NULL;
     ss_avro_txn_codec_t *codec = NULL;
     ss_txn_t txn = SS_TXN_INIT;
     ss_buf_t out = SS_BUF_INIT;
@@ -482,7 +487,9 @@ int main(int argc, char **argv) {
     }
 
     /* 2. schemas, Redis, the state */
-    if (!(reg = ss_avro_reg_new(ss_cfg_str(cfg, "schemas.dir"), &err)) ||
+    if (!(reg = ss_schemareg_open(
+              cfg, (const char *[]){"topic.transactions", "topic.recommendations", NULL}, &sr,
+              &err)) ||
         !(codec = ss_avro_txn_codec_new(reg, &err)) ||
         ss_avro_reg_current_id(reg, "streamscore.Recommendation", &rec_id, &err) < 0 ||
         !(a.writer = ss_avro_writer_new(reg, rec_id, &err)))
@@ -511,6 +518,8 @@ int main(int argc, char **argv) {
         if (!(a.consumer = ss_kafka_consumer_new(cfg, &co, &err)))
             goto fail;
     }
+    ss_kafka_consumer_metrics(a.consumer, metrics);
+    ss_kafka_producer_metrics(a.producer, metrics);
     if (ss_http_start(http, &err) < 0)
         goto fail;
     SS_LOG(LOG_NOTICE, "reco", "running group=%s topic=%s out=%s http_port=%d",
@@ -560,6 +569,7 @@ out:
     ss_avro_writer_destroy(a.writer);
     ss_avro_txn_codec_destroy(codec);
     ss_avro_reg_destroy(reg);
+    ss_schemareg_destroy(sr);
     ss_redis_destroy(a.redis);
     icf_destroy(a.icf);
     if (a.pending)

@@ -25,6 +25,7 @@
 #include "ss_kafka.h"
 #include "ss_log.h"
 #include "ss_metrics.h"
+#include "ss_schemareg.h"
 
 static const ss_cfg_def_t defs[] = {
     {"brokers", SS_CFG_STR, "127.0.0.1:9092", 0, 0, "Kafka bootstrap servers", 0},
@@ -37,6 +38,7 @@ static const ss_cfg_def_t defs[] = {
      "dead-letter topic for undecodable or invalid CustomerFeatures", 0},
     {"schemas.dir", SS_CFG_STR, SS_SOURCE_DIR "/schemas", 0, 0,
      "directory with the schema manifest", 0},
+    SS_SCHEMAREG_CFG_DEFS,
     {"metrics.port", SS_CFG_INT, "0", 0, 65535,
      "port of /metrics, /livez, /readyz and the lookup API (0 = off)", 0},
     {"metrics.bind", SS_CFG_STR, "127.0.0.1", 0, 0, "address the HTTP listener binds", 0},
@@ -179,6 +181,7 @@ int main(int argc, char **argv) {
     ss_err_t err = SS_ERR_INIT;
     ss_cfg_t *cfg;
     ss_avro_reg_t *reg = NULL;
+    ss_schemareg_t *sr = NULL;
     scorer_codec_t *codec = NULL;
     scorer_model_t *sm = NULL;
     scorer_state_t *st = NULL;
@@ -213,7 +216,9 @@ int main(int argc, char **argv) {
     a.topic_scores = ss_cfg_str(cfg, "topic.scores");
 
     /* model, schemas and the state */
-    if (!(reg = ss_avro_reg_new(ss_cfg_str(cfg, "schemas.dir"), &err)) ||
+    if (!(reg = ss_schemareg_open(
+              cfg, (const char *[]){"topic.features", "topic.scores", "topic.dlq", NULL}, &sr,
+              &err)) ||
         !(codec = scorer_codec_new(reg, &err)))
         goto fail;
     if (!(sm = scorer_model_new(ss_cfg_str(cfg, "model.path"),
@@ -267,6 +272,7 @@ int main(int argc, char **argv) {
     if (!(a.prod = ss_kafka_producer_new(cfg, &po, &err)) ||
         !(dlq = ss_dlq_new(a.prod, reg, ss_cfg_str(cfg, "topic.dlq"), "scorer", &err)))
         goto fail;
+    ss_kafka_producer_metrics(a.prod, metrics);
 
     /* rebuild the state from what the group already processed */
     if (ss_cfg_bool(cfg, "replay")) {
@@ -290,6 +296,7 @@ int main(int argc, char **argv) {
                                        (int)ss_cfg_int(cfg, "session.timeout.ms")};
     if (!(a.cons = ss_kafka_consumer_new(cfg, &co, &err)))
         goto fail;
+    ss_kafka_consumer_metrics(a.cons, metrics);
     msgs = ss_xcalloc(batch, sizeof(*msgs));
     evs = ss_xcalloc(batch, sizeof(*evs));
     SS_LOG(LOG_INFO, "scorer", "consuming '%s' as group '%s', scores to '%s'", topic_features,
@@ -329,6 +336,12 @@ int main(int argc, char **argv) {
             if (scorer_codec_decode(codec, rkm->payload, rkm->len, &evs[nev], &derr) == 0) {
                 nev++;
                 continue;
+            }
+            if (derr.code == SS_ERR_RETRIABLE || derr.code == SS_ERR_FATAL) {
+                /* the Schema Registry is unreachable: the event may be fine, so it is not
+                 * dead-lettered; exit without storing and the restart reads it again */
+                err = derr;
+                goto fail_batch;
             }
             ss_metrics_counter_inc(ev_dlq);
             if (ss_dlq_publish(dlq, rkm, ss_dlq_code_for(derr.code), derr.msg, &err) < 0)
@@ -401,6 +414,7 @@ out:
     scorer_model_destroy(sm);
     scorer_codec_destroy(codec);
     ss_avro_reg_destroy(reg);
+    ss_schemareg_destroy(sr);
     ss_cfg_destroy(cfg);
     return rc;
 }

@@ -9,12 +9,13 @@ Implements what ss_schemareg uses, with the registry's status codes and error bo
                                        version); 422 for a schema that is not JSON
   POST /subjects/{subject}            lookup -> {"subject","id","version","schema"}; 404 40401/40403
   GET  /schemas/ids/{id}              -> {"schema": "..."} (+ "schemaType" when not AVRO); 404 40403
-  GET  /subjects, /subjects/{s}/versions, GET/PUT /config[/{s}]
+  GET  /subjects, /subjects/{s}/versions, /subjects/{s}/versions/{v|latest}, GET/PUT /config[/{s}]
 Test controls (not in the real API):
   GET  /_stats                        {"requests": {"GET /schemas/ids/42": 1, ...}}
   POST /_fail?status=503&count=2      the next 2 API requests answer 503
 Options: --port-file F (written once listening on 127.0.0.1:<ephemeral>), --auth user:pass
-(requires HTTP basic auth), --preload ID:FILE[:TYPE] (a schema with a fixed id, no subject).
+(requires HTTP basic auth), --preload ID:FILE[:TYPE] (a schema with a fixed id, no subject),
+--first-id N (ids are assigned from N, default 1: a registry whose ids differ from the manifest).
 Requests must send Content-Type application/vnd.schemaregistry.v1+json (or application/json)
 with a body, else 415.
 """
@@ -31,14 +32,14 @@ CT = "application/vnd.schemaregistry.v1+json"
 
 
 class State:
-    def __init__(self):
+    def __init__(self, first_id=1):
         self.lock = threading.Lock()
         self.by_id = {}  # id -> (text, type)
         self.by_text = {}  # (text, type) -> id
         self.subjects = {}  # subject -> [id, ...] (versions in order)
         self.config = {"compatibility": "BACKWARD"}
         self.subject_config = {}
-        self.next_id = 1
+        self.next_id = first_id
         self.stats = {}
         self.fail_status = 0
         self.fail_count = 0
@@ -138,6 +139,19 @@ def make_handler(state, auth):
                     if subj not in state.subjects:
                         return self.error(404, 40401, "Subject '%s' not found." % subj)
                     return self.reply(200, list(range(1, len(state.subjects[subj]) + 1)))
+            m = re.fullmatch(r"/subjects/([^/]+)/versions/(latest|\d+)", path)
+            if m and method == "GET":
+                subj = unquote(m.group(1))
+                with state.lock:
+                    versions = state.subjects.get(subj)
+                    if not versions:
+                        return self.error(404, 40401, "Subject '%s' not found." % subj)
+                    v = len(versions) if m.group(2) == "latest" else int(m.group(2))
+                    if not 1 <= v <= len(versions):
+                        return self.error(404, 40402, "Version %d not found." % v)
+                    sid = versions[v - 1]
+                    text = state.by_id[sid][0]
+                return self.reply(200, {"subject": subj, "id": sid, "version": v, "schema": text})
             m = re.fullmatch(r"/subjects/([^/]+)", path)
             if m and method == "POST":
                 return self.lookup(unquote(m.group(1)), req)
@@ -234,8 +248,9 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--auth", default="")
     ap.add_argument("--preload", action="append", default=[], help="ID:FILE[:TYPE]")
+    ap.add_argument("--first-id", type=int, default=1)
     args = ap.parse_args()
-    state = State()
+    state = State(args.first_id)
     for p in args.preload:
         parts = p.split(":")
         sid, fname = int(parts[0]), parts[1]

@@ -177,7 +177,7 @@ import json, sys
 days = sorted(json.loads(l)["value"]["generated_for_day"] for l in open(sys.argv[1]))
 assert days == [17531] * 7 + [17534] * 7, days
 EOF
-metric | grep -qx 'streamscore_forecast_skipped_days_total 4' ||
+metric | grep -qx 'streamscore_forecast_store_day_skipped_total 4' ||
     ss_fail "skipped days: $(metric | grep skipped_days)"
 [ "$(ss_redis_cli HGET "${P}fc:done" 2)" = 2018-01-03 ] || ss_fail "fc:done not advanced"
 ss_log "ok"

@@ -35,6 +35,55 @@ START_TEST(code_for_maps_error_classes) {
 }
 END_TEST
 
+/* A stand-in for the Schema Registry fetch hook: id 500 exists, 600 finds the registry down,
+ * every other id is unknown. */
+static int fake_fetch(ss_avro_reg_t *reg, int32_t id, void *opaque, ss_err_t *err) {
+    (*(int *)opaque)++;
+    if (id == 500)
+        return ss_avro_reg_add(reg, 500, NULL, "{\"type\":\"record\",\"name\":\"P\",\"fields\":[]}",
+                               err);
+    if (id == 600)
+        return ss_err_set(err, SS_ERR_RETRIABLE, "registry unreachable");
+    return ss_err_set(err, SS_ERR_NOTFOUND, "schema %d not found", (int)id);
+}
+
+START_TEST(code_for_payload_tells_unknown_schema_ids) {
+    char dir[1024];
+    ss_err_t err = SS_ERR_INIT;
+    snprintf(dir, sizeof(dir), "%s/schemas", ss_test_source_dir());
+    ss_avro_reg_t *reg = ss_avro_reg_new(dir, &err);
+    ck_assert_msg(reg != NULL, "%s", err.msg);
+    const unsigned char id1[] = {0, 0, 0, 0, 1, 0xff};     /* Transaction: known, bad body */
+    const unsigned char id4242[] = {0, 0, 0, 0x10, 0x92};  /* not in the manifest */
+    const unsigned char id100[] = {0, 0, 0, 0, 100, 0x02}; /* historical: known */
+    const unsigned char magic[] = {7, 0, 0, 0x10, 0x92};
+    ck_assert_str_eq(ss_dlq_code_for_payload(reg, SS_ERR_DECODE, id1, sizeof(id1)), "DECODE");
+    ck_assert_str_eq(ss_dlq_code_for_payload(reg, SS_ERR_DECODE, id4242, sizeof(id4242)),
+                     "UNKNOWN_SCHEMA");
+    ck_assert_str_eq(ss_dlq_code_for_payload(reg, SS_ERR_DECODE, id100, sizeof(id100)), "DECODE");
+    ck_assert_str_eq(ss_dlq_code_for_payload(reg, SS_ERR_DECODE, magic, sizeof(magic)), "DECODE");
+    ck_assert_str_eq(ss_dlq_code_for_payload(reg, SS_ERR_DECODE, id4242, 3), "DECODE");
+    ck_assert_str_eq(ss_dlq_code_for_payload(reg, SS_ERR_DECODE, NULL, 0), "DECODE");
+    /* other classes are not about the schema */
+    ck_assert_str_eq(ss_dlq_code_for_payload(reg, SS_ERR_INVAL, id4242, sizeof(id4242)), "INVALID");
+    ck_assert_str_eq(ss_dlq_code_for_payload(NULL, SS_ERR_DECODE, id4242, sizeof(id4242)),
+                     "DECODE");
+
+    /* with a registry hook: what it knows is DECODE, what it does not is UNKNOWN_SCHEMA, and an
+     * unreachable registry does not turn a message into UNKNOWN_SCHEMA */
+    int calls = 0;
+    ss_avro_reg_set_fetch(reg, fake_fetch, &calls);
+    const unsigned char id500[] = {0, 0, 0, 0x01, 0xf4, 0x01};
+    const unsigned char id600[] = {0, 0, 0, 0x02, 0x58};
+    ck_assert_str_eq(ss_dlq_code_for_payload(reg, SS_ERR_DECODE, id500, sizeof(id500)), "DECODE");
+    ck_assert_str_eq(ss_dlq_code_for_payload(reg, SS_ERR_DECODE, id600, sizeof(id600)), "DECODE");
+    ck_assert_str_eq(ss_dlq_code_for_payload(reg, SS_ERR_DECODE, id4242, sizeof(id4242)),
+                     "UNKNOWN_SCHEMA");
+    ck_assert_int_eq(calls, 3);
+    ss_avro_reg_destroy(reg);
+}
+END_TEST
+
 static void assert_header(rd_kafka_headers_t *h, const char *name, const char *want) {
     const void *v = NULL;
     size_t n = 0;
@@ -149,6 +198,7 @@ Suite *dlq_suite(void) {
     Suite *s = suite_create("dlq");
     TCase *tc = tcase_create("pure");
     tcase_add_test(tc, code_for_maps_error_classes);
+    tcase_add_test(tc, code_for_payload_tells_unknown_schema_ids);
     tcase_add_test(tc, headers_describe_the_source);
     tcase_add_test(tc, headers_tolerate_missing_text);
     suite_add_tcase(s, tc);

@@ -1,6 +1,8 @@
 /* Unit tests of ss_kafka's pure parts: property application (kcat -X rules), error classes,
- * statistics lag parsing, constructor argument errors. No broker, no network. */
+ * statistics lag and broker parsing, constructor argument errors, the producer's metrics
+ * collector. No broker, no network. */
 #include <check.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ss_cfg.h"
@@ -319,6 +321,91 @@ START_TEST(stack_topics_errors) {
 }
 END_TEST
 
+/* Written after a librdkafka 2.0.2 consumer's statistics on the mock cluster: bootstrap and
+ * logical (coordinator) entries have nodeid -1; rtt windows are microseconds. */
+static const char stats_brokers_json[] =
+    "{\"name\":\"rdkafka#consumer-1\",\"type\":\"consumer\",\"ts\":1,"
+    "\"brokers\":{"
+    " \"127.0.0.1:40001/bootstrap\":{\"name\":\"127.0.0.1:40001/bootstrap\",\"nodeid\":-1,"
+    "   \"state\":\"UP\",\"rtt\":{\"min\":0,\"max\":0,\"avg\":0,\"cnt\":0,\"p99\":0}},"
+    " \"127.0.0.1:40003/3\":{\"name\":\"127.0.0.1:40003/3\",\"nodeid\":3,\"state\":\"UP\","
+    "   \"rtt\":{\"min\":90,\"max\":2100,\"avg\":350,\"cnt\":12,\"p50\":300,\"p99\":2047}},"
+    " \"127.0.0.1:40001/1\":{\"name\":\"127.0.0.1:40001/1\",\"nodeid\":1,\"state\":\"UP\","
+    "   \"rtt\":{\"min\":100,\"max\":900,\"avg\":500250,\"cnt\":4,\"p99\":901}},"
+    " \"127.0.0.1:40002/2\":{\"name\":\"127.0.0.1:40002/2\",\"nodeid\":2,\"state\":\"DOWN\","
+    "   \"rtt\":{\"min\":0,\"max\":0,\"avg\":0,\"cnt\":0,\"p99\":0}},"
+    " \"GroupCoordinator\":{\"name\":\"GroupCoordinator\",\"nodeid\":-1,\"state\":\"UP\"}},"
+    "\"cgrp\":{\"state\":\"up\",\"join_state\":\"steady\",\"rebalance_cnt\":3,"
+    "  \"assignment_size\":4}}";
+
+START_TEST(stats_brokers_rtt_sorted_by_id) {
+    ss_kafka_broker_stat_t b[8];
+    ss_err_t err = SS_ERR_INIT;
+    int64_t reb = 0;
+    int n = ss_kafka_stats_parse_brokers(stats_brokers_json, b, 8, &reb, &err);
+
+    ck_assert_int_eq(n, 3); /* bootstrap and coordinator entries skipped */
+    ck_assert_int_eq(reb, 3);
+    ck_assert_int_eq(b[0].nodeid, 1);
+    ck_assert_str_eq(b[0].name, "127.0.0.1:40001/1");
+    ck_assert_int_eq(b[0].rtt_avg_us, 500250);
+    ck_assert_int_eq(b[0].rtt_p99_us, 901);
+    ck_assert_int_eq(b[1].nodeid, 2);
+    ck_assert_str_eq(b[1].state, "DOWN");
+    ck_assert_int_eq(b[1].rtt_avg_us, -1); /* no request in the window */
+    ck_assert_int_eq(b[1].rtt_p99_us, -1);
+    ck_assert_int_eq(b[2].nodeid, 3);
+    ck_assert_int_eq(b[2].rtt_avg_us, 350);
+    ck_assert_int_eq(b[2].rtt_p99_us, 2047);
+}
+END_TEST
+
+START_TEST(stats_brokers_limits_and_errors) {
+    ss_kafka_broker_stat_t b[1];
+    ss_err_t err = SS_ERR_INIT;
+    int64_t reb = 7;
+    ck_assert_int_eq(ss_kafka_stats_parse_brokers(stats_brokers_json, b, 1, NULL, &err), 3);
+    ck_assert_int_eq(ss_kafka_stats_parse_brokers("{\"type\":\"producer\"}", b, 1, &reb, &err), 0);
+    ck_assert_int_eq(reb, -1); /* no consumer group */
+    ck_assert_int_eq(ss_kafka_stats_parse_brokers("{\"brokers\":", b, 1, &reb, &err),
+                     SS_ERR_DECODE);
+    ck_assert_msg(strstr(err.msg, "cannot parse kafka statistics") != NULL, "%s", err.msg);
+    ss_err_clear(&err);
+    ck_assert_int_eq(ss_kafka_stats_parse_brokers("[1]", b, 1, &reb, &err), SS_ERR_DECODE);
+    /* an entry of the wrong shape is skipped, not a crash */
+    ck_assert_int_eq(ss_kafka_stats_parse_brokers(
+                         "{\"brokers\":{\"x\":{\"nodeid\":\"1\"},\"y\":7}}", b, 1, &reb, &err),
+                     0);
+}
+END_TEST
+
+/* The producer's /metrics collector mirrors its counters and leaves with the producer: a scrape
+ * after destroy must not touch it (ASan checks the removal). No message is produced. */
+START_TEST(producer_metrics_collector_leaves_with_the_producer) {
+    ss_err_t err = SS_ERR_INIT;
+    ss_metrics_t *m = ss_metrics_new();
+    ss_kafka_producer_t *p =
+        ss_kafka_producer_new(NULL, &(ss_kafka_producer_opts_t){.brokers = "127.0.0.1:1"}, &err);
+    ck_assert_msg(p != NULL, "%s", err.msg);
+    ss_kafka_producer_metrics(p, m);
+    ss_kafka_producer_metrics(p, m); /* idempotent */
+    char *text = ss_metrics_render(m, NULL);
+    ck_assert_msg(strstr(text, "# TYPE streamscore_producer_delivered_total counter\n"
+                               "streamscore_producer_delivered_total 0\n") != NULL,
+                  "%s", text);
+    ck_assert_ptr_nonnull(strstr(text, "streamscore_producer_delivery_failures_total 0\n"));
+    /* rd_kafka_outq_len also counts error events of the unreachable broker: any value */
+    ck_assert_ptr_nonnull(strstr(text, "\nstreamscore_producer_in_flight_messages "));
+    free(text);
+    ss_kafka_producer_destroy(p);
+    text = ss_metrics_render(m, NULL);
+    ck_assert_ptr_nonnull(strstr(text, "streamscore_producer_delivered_total 0\n"));
+    free(text);
+    ss_kafka_producer_metrics(NULL, m);
+    ss_metrics_destroy(m);
+}
+END_TEST
+
 Suite *kafka_suite(void) {
     Suite *s = suite_create("kafka");
     TCase *tc = tcase_create("conf");
@@ -339,6 +426,9 @@ Suite *kafka_suite(void) {
     tcase_add_test(tc, stats_lag_of_consumed_partitions);
     tcase_add_test(tc, stats_lag_counts_beyond_max);
     tcase_add_test(tc, stats_malformed_json_is_decode_error);
+    tcase_add_test(tc, stats_brokers_rtt_sorted_by_id);
+    tcase_add_test(tc, stats_brokers_limits_and_errors);
+    tcase_add_test(tc, producer_metrics_collector_leaves_with_the_producer);
     suite_add_tcase(s, tc);
     tc = tcase_create("stack");
     tcase_add_test(tc, stack_topics_defaults);

@@ -294,6 +294,27 @@ START_TEST(collectors_run_before_render) {
 }
 END_TEST
 
+/* A removed collector is not called again; others keep running; unknown pairs are no-ops. */
+START_TEST(removed_collector_is_not_called) {
+    ss_metrics_t *m = ss_metrics_new();
+    int a = 0, b = 0, other = 0;
+    ss_metrics_add_collector(m, count_collect, &a);
+    ss_metrics_add_collector(m, count_collect, &b);
+    free(ss_metrics_render(m, NULL));
+    ss_metrics_remove_collector(m, count_collect, &a);
+    ss_metrics_remove_collector(m, count_collect, &other);
+    ss_metrics_remove_collector(NULL, count_collect, &a);
+    free(ss_metrics_render(m, NULL));
+    free(ss_metrics_render(m, NULL));
+    ck_assert_int_eq(a, 1);
+    ck_assert_int_eq(b, 3);
+    ss_metrics_add_collector(m, count_collect, &a); /* may come back */
+    free(ss_metrics_render(m, NULL));
+    ck_assert_int_eq(a, 2);
+    ss_metrics_destroy(m);
+}
+END_TEST
+
 /* ======================== concurrency ======================== */
 
 #define NTHREADS 8
@@ -605,6 +626,7 @@ Suite *metrics_suite(void) {
     tcase_add_test_raise_signal(tc, wrong_child_type_aborts, SIGABRT);
     tcase_add_test(tc, build_info_is_one);
     tcase_add_test(tc, collectors_run_before_render);
+    tcase_add_test(tc, removed_collector_is_not_called);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("concurrency");

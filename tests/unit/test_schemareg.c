@@ -209,10 +209,58 @@ START_TEST(attach_without_url_is_the_manifest) {
 }
 END_TEST
 
+static const ss_cfg_def_t svc_defs[] = {
+    {"schemas.dir", SS_CFG_STR, "", 0, 0, "schemas", 0, NULL},
+    {"topic.transactions", SS_CFG_STR, "transactions", 0, 0, "in", 0, NULL},
+    {"topic.dlq", SS_CFG_STR, "transactions.dlq", 0, 0, "dlq", 0, NULL},
+    SS_SCHEMAREG_CFG_DEFS,
+};
+
+/* The one-call service entry points: without a URL they are the manifest, with nothing else. */
+START_TEST(open_without_url_is_the_manifest) {
+    ss_err_t err = SS_ERR_INIT;
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s/schemas", ss_test_source_dir());
+    ss_cfg_t *cfg = ss_cfg_new("t", "t", svc_defs, sizeof(svc_defs) / sizeof(svc_defs[0]));
+    ck_assert_int_eq(ss_cfg_set(cfg, "schemas.dir", dir, &err), 0);
+    ck_assert_int_eq(ss_cfg_set(cfg, "topic.transactions", "txn-prod", &err), 0);
+    ss_schemareg_t *sr = (ss_schemareg_t *)&err;
+    ss_avro_reg_t *reg = ss_schemareg_open(
+        cfg, (const char *[]){"topic.transactions", "topic.dlq", NULL}, &sr, &err);
+    ck_assert_msg(reg != NULL, "%s", err.msg);
+    ck_assert_ptr_null(sr);
+    int32_t id = 0;
+    ck_assert_int_eq(ss_avro_reg_current_id(reg, "streamscore.DeadLetter", &id, &err), 0);
+    ck_assert_int_eq(id, 2);
+    ss_avro_reg_destroy(reg);
+    sr = (ss_schemareg_t *)&err;
+    reg = ss_schemareg_open_reader(cfg, &sr, &err);
+    ck_assert_msg(reg != NULL, "%s", err.msg);
+    ck_assert_ptr_null(sr);
+    ck_assert_ptr_nonnull(ss_avro_reg_json(reg, 100, &err));
+    ss_avro_reg_destroy(reg);
+    /* with a URL the reader registry starts empty and makes no request before a lookup */
+    ck_assert_int_eq(ss_cfg_set(cfg, "schema.registry.url", "http://127.0.0.1:1", &err), 0);
+    reg = ss_schemareg_open_reader(cfg, &sr, &err);
+    ck_assert_msg(reg != NULL, "%s", err.msg);
+    ck_assert_ptr_nonnull(sr);
+    ck_assert_uint_eq(ss_schemareg_requests(sr), 0);
+    ss_avro_reg_destroy(reg);
+    ss_schemareg_destroy(sr);
+    ss_cfg_destroy(cfg);
+
+    ck_assert_str_eq(ss_schemareg_topic_key("churn-scores"), "topic.scores");
+    ck_assert_str_eq(ss_schemareg_topic_key("transactions.dlq"), "topic.dlq");
+    ck_assert_str_eq(ss_schemareg_topic_key("drift-alerts"), "topic.alerts");
+    ck_assert_ptr_null(ss_schemareg_topic_key("nope"));
+}
+END_TEST
+
 Suite *schemareg_suite(void) {
     Suite *s = suite_create("schemareg");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, body_escapes_the_schema_as_a_json_string);
+    tcase_add_test(tc, open_without_url_is_the_manifest);
     tcase_add_test(tc, parse_id_accepts_register_and_lookup_answers);
     tcase_add_test(tc, parse_id_rejects_bad_answers);
     tcase_add_test(tc, parse_schema_returns_the_text_verbatim);

@@ -18,6 +18,7 @@
 #include "ss_err.h"
 #include "ss_kafka.h"
 #include "ss_log.h"
+#include "ss_schemareg.h"
 #include "ss_txn.h"
 
 static const ss_cfg_def_t defs[] = {
@@ -28,6 +29,7 @@ static const ss_cfg_def_t defs[] = {
      NULL},
     {"schemas.dir", SS_CFG_STR, SS_SOURCE_DIR "/schemas", 0, 0,
      "directory with the schema manifest", 0, NULL},
+    SS_SCHEMAREG_CFG_DEFS,
     {"out", SS_CFG_STR, "", 0, 0, "write native CSV to this file ('-' = stdout) instead of Kafka",
      0, NULL},
     {"shape", SS_CFG_BOOL, "false", 0, 0,
@@ -106,6 +108,7 @@ int main(int argc, char **argv) {
     gen_t *g = NULL;
     FILE *out = NULL;
     ss_avro_reg_t *reg = NULL;
+    ss_schemareg_t *sr = NULL;
     ss_avro_txn_codec_t *codec = NULL;
     ss_kafka_producer_t *p = NULL;
     ss_buf_t payload = SS_BUF_INIT;
@@ -183,7 +186,7 @@ int main(int argc, char **argv) {
         goto out;
     }
 
-    reg = ss_avro_reg_new(ss_cfg_str(cfg, "schemas.dir"), &err);
+    reg = ss_schemareg_open(cfg, (const char *[]){"topic.transactions", NULL}, &sr, &err);
     if (!reg)
         goto fail;
     codec = ss_avro_txn_codec_new(reg, &err);
@@ -236,6 +239,7 @@ out:
     ss_kafka_producer_destroy(p);
     ss_avro_txn_codec_destroy(codec);
     ss_avro_reg_destroy(reg);
+    ss_schemareg_destroy(sr);
     gen_destroy(g);
     ss_cfg_destroy(cfg);
     return status;

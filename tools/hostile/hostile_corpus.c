@@ -424,7 +424,7 @@ static const entry_t catalogue[] = {
      b_header_only},
     {{"wrong-magic", "DECODE", "bad magic byte 0x07", P, "magic byte 0x07 instead of 0x00"},
      b_wrong_magic},
-    {{"unknown-schema-id", "DECODE", "unknown schema id 4242", P,
+    {{"unknown-schema-id", "UNKNOWN_SCHEMA", "unknown schema id 4242", P,
       "schema id 4242, not in the registry"},
      b_unknown_schema},
     {{"negative-schema-id", "DECODE", "negative schema id", P, "schema id bytes ff ff ff fd"},

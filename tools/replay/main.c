@@ -18,6 +18,7 @@
 #include "ss_err.h"
 #include "ss_kafka.h"
 #include "ss_log.h"
+#include "ss_schemareg.h"
 #include "ss_txn.h"
 
 static const ss_cfg_def_t defs[] = {
@@ -28,6 +29,7 @@ static const ss_cfg_def_t defs[] = {
      NULL},
     {"schemas.dir", SS_CFG_STR, SS_SOURCE_DIR "/schemas", 0, 0,
      "directory with the schema manifest", 0, NULL},
+    SS_SCHEMAREG_CFG_DEFS,
     {"format", SS_CFG_STR, "native", 0, 0, "input format", 0, "native|online-retail|store-item"},
     {"speed", SS_CFG_DOUBLE, "0", 0, 1e12, "replay at N x event time (0 = as fast as possible)", 0,
      NULL},
@@ -100,6 +102,7 @@ int main(int argc, char **argv) {
     rin_t *in = NULL;
     rcsv_t *r = NULL;
     ss_avro_reg_t *reg = NULL;
+    ss_schemareg_t *sr = NULL;
     ss_avro_txn_codec_t *codec = NULL;
     ss_kafka_producer_t *p = NULL;
     rejects_out_t ro = {NULL, 0};
@@ -178,7 +181,7 @@ int main(int argc, char **argv) {
     }
 
     /* 2. Produce in event-time order, paced by --speed / --rate. */
-    reg = ss_avro_reg_new(ss_cfg_str(cfg, "schemas.dir"), &err);
+    reg = ss_schemareg_open(cfg, (const char *[]){"topic.transactions", NULL}, &sr, &err);
     if (!reg)
         goto fail;
     codec = ss_avro_txn_codec_new(reg, &err);
@@ -245,6 +248,7 @@ out:
     ss_kafka_producer_destroy(p);
     ss_avro_txn_codec_destroy(codec);
     ss_avro_reg_destroy(reg);
+    ss_schemareg_destroy(sr);
     rcsv_destroy(r);
     ss_cfg_destroy(cfg);
     return status;

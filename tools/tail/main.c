@@ -1,7 +1,8 @@
 /* streamscore-tail: prints the events of any of our topics, one JSON object per line:
  *   {"topic":"churn-scores","partition":3,"offset":17,"timestamp":1764140400123,"key":"C42",
  *    "headers":{"dlq.reason":"..."},"value":{...decoded Avro...}}
- * Values are Confluent-framed Avro decoded with the schema registry of schemas.dir; a value that
+ * Values are Confluent-framed Avro decoded with the schema registry of schemas.dir (or, with
+ * schema.registry.url, writer schemas fetched from the Schema Registry); a value that
  * does not decode gets "value":null and "error":"<why>" (and its bytes as "raw"), and tail goes on.
  *   streamscore-tail -c .stack/stack.conf [--from beginning|end] [--group.id G] [--count N]
  *                    [--timeout S] [--raw] TOPIC...
@@ -21,6 +22,7 @@
 #include "ss_err.h"
 #include "ss_kafka.h"
 #include "ss_log.h"
+#include "ss_schemareg.h"
 
 static const ss_cfg_def_t defs[] = {
     {"brokers", SS_CFG_STR, "127.0.0.1:9092", 0, 0, "bootstrap servers", 0},
@@ -28,6 +30,7 @@ static const ss_cfg_def_t defs[] = {
     {"redis.port", SS_CFG_INT, "6379", 0, 65535, "unused (accepted from the stack conf)", 0},
     {"schemas.dir", SS_CFG_STR, SS_SOURCE_DIR "/schemas", 0, 0,
      "directory with the schema manifest", 0},
+    SS_SCHEMAREG_CFG_DEFS,
     {"group.id", SS_CFG_STR, "", 0, 0, "consumer group (empty: no group, read all partitions)", 0},
     {"from", SS_CFG_STR, "beginning", 0, 0, "without a group: 'beginning' or 'end'", 0},
     {"count", SS_CFG_INT, "0", 0, 1e12, "exit after printing this many events (0: no limit)", 0},
@@ -128,6 +131,7 @@ int main(int argc, char **argv) {
     ss_err_t err = SS_ERR_INIT;
     ss_cfg_t *cfg;
     ss_avro_reg_t *reg = NULL;
+    ss_schemareg_t *sr = NULL;
     ss_kafka_consumer_t *c = NULL;
     ss_kafka_consumer_opts_t o = {0};
     rd_kafka_message_t *msgs[100];
@@ -164,7 +168,7 @@ int main(int argc, char **argv) {
         rc = 2;
         goto out;
     }
-    if (!raw && !(reg = ss_avro_reg_new(ss_cfg_str(cfg, "schemas.dir"), &err)))
+    if (!raw && !(reg = ss_schemareg_open_reader(cfg, &sr, &err)))
         goto fail;
 
     topics = ss_xcalloc((size_t)ss_cfg_argc(cfg), sizeof(*topics));
@@ -207,6 +211,7 @@ fail:
 out:
     ss_kafka_consumer_destroy(c);
     ss_avro_reg_destroy(reg);
+    ss_schemareg_destroy(sr);
     ss_buf_release(&tmp);
     free(topics);
     ss_cfg_destroy(cfg);
