@@ -336,6 +336,52 @@ int ss_redis_evalsha(ss_redis_t *r, int script, int numkeys, int argc, const cha
     return rc;
 }
 
+/* Appends the EVALSHA header and the ready-made argument body to the output buffer. */
+static int append_evalsha_resp(ss_redis_t *r, ss_redis_script_t *s, size_t nargs, const char *body,
+                               size_t len, ss_err_t *err) {
+    char hdr[128];
+    int n = snprintf(hdr, sizeof(hdr), "*%zu\r\n$7\r\nEVALSHA\r\n$40\r\n%s\r\n$1\r\n0\r\n",
+                     nargs + 3, s->sha);
+    if (redisAppendFormattedCommand(r->rc, hdr, (size_t)n) != REDIS_OK ||
+        redisAppendFormattedCommand(r->rc, body, len) != REDIS_OK)
+        return ctx_error(r, err, "append");
+    return 0;
+}
+
+int ss_redis_append_evalsha_resp(ss_redis_t *r, int script, size_t nargs, const char *body,
+                                 size_t len, ss_err_t *err) {
+    SS_ASSERT(script >= 0 && script < r->n_scripts);
+    int rc = ss_redis_connect(r, err);
+    if (rc < 0)
+        return rc;
+    ss_redis_script_t *s = &r->scripts[script];
+    if (!s->sha[0] && (rc = load_script(r, s, err)) < 0)
+        return rc;
+    return append_evalsha_resp(r, s, nargs, body, len, err);
+}
+
+int ss_redis_evalsha_resp(ss_redis_t *r, int script, size_t nargs, const char *body, size_t len,
+                          redisReply **reply, ss_err_t *err) {
+    for (int attempt = 0;; attempt++) {
+        int rc = ss_redis_append_evalsha_resp(r, script, nargs, body, len, err);
+        redisReply *rep = NULL;
+        if (rc < 0 || (rc = ss_redis_get_reply(r, &rep, err)) < 0)
+            return rc;
+        if (rep->type == REDIS_REPLY_ERROR) {
+            if (strncmp(rep->str, "NOSCRIPT", 8) == 0 && attempt == 0) {
+                freeReplyObject(rep);
+                SS_LOG(LOG_NOTICE, "redis", "script %d missing on server, reloading", script);
+                if ((rc = load_script(r, &r->scripts[script], err)) < 0)
+                    return rc;
+                continue;
+            }
+            return error_reply(r, rep, "EVALSHA", err);
+        }
+        *reply = rep;
+        return 0;
+    }
+}
+
 int ss_redis_appendv(ss_redis_t *r, int argc, const char **argv, const size_t *argvlen,
                      ss_err_t *err) {
     int rc = ss_redis_connect(r, err);

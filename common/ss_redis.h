@@ -61,6 +61,18 @@ const char *ss_redis_script_sha(const ss_redis_t *r, int script);
 int ss_redis_evalsha(ss_redis_t *r, int script, int numkeys, int argc, const char **argv,
                      const size_t *argvlen, redisReply **reply, ss_err_t *err);
 
+/* EVALSHA of a script with no keys whose arguments are already in RESP form: body holds nargs
+ * bulk strings ("$<len>\r\n<bytes>\r\n" each; borrowed, sent as is). Saves building an argv
+ * and formatting it again for callers that send thousands of arguments per call.
+ * ss_redis_evalsha_resp: one round trip, with the return codes of ss_redis_evalsha (NOSCRIPT:
+ * reloads and retries once). ss_redis_append_evalsha_resp: pipelined; read the reply with
+ * ss_redis_get_reply (a NOSCRIPT error reply is the caller's to handle, e.g. by a synchronous
+ * retry). */
+int ss_redis_evalsha_resp(ss_redis_t *r, int script, size_t nargs, const char *body, size_t len,
+                          redisReply **reply, ss_err_t *err);
+int ss_redis_append_evalsha_resp(ss_redis_t *r, int script, size_t nargs, const char *body,
+                                 size_t len, ss_err_t *err);
+
 /* Runs one command given as argv (binary-safe). Same return codes as ss_redis_evalsha; an error
  * reply (e.g. WRONGTYPE) gives SS_ERR_INVAL with the server's message. *reply returns new. */
 int ss_redis_commandv(ss_redis_t *r, int argc, const char **argv, const size_t *argvlen,

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "rfm.h"
 
@@ -67,4 +68,19 @@ int fcheck_txn(fcheck_t *c, const ss_txn_t *t, int32_t partition, int64_t now_ms
         *clk = et;
     fcheck_seed(c, et);
     return 0;
+}
+
+int fcheck_key(const ss_txn_t *t, const void *key, size_t key_len, ss_err_t *err) {
+    const char *want = t->has_customer ? t->customer_id : t->store_id;
+    size_t wl = strlen(want);
+    if (key && key_len == wl && memcmp(key, want, wl) == 0)
+        return 0;
+    return ss_err_set(err, SS_ERR_INVAL,
+                      "message key '%.*s' is not the order's %s '%s' (transactions must be keyed "
+                      "by customer_id, or store_id when anonymous)",
+                      (int)(key && key_len <= 64 ? key_len
+                            : key                ? 64
+                                                 : 0),
+                      key ? (const char *)key : "", t->has_customer ? "customer_id" : "store_id",
+                      want);
 }

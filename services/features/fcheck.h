@@ -35,4 +35,9 @@ void fcheck_seed(fcheck_t *c, int64_t clock_ms);
  * clocks advance to max(clock, t) and 0 is returned; otherwise SS_ERR_INVAL with the reason. */
 int fcheck_txn(fcheck_t *c, const ss_txn_t *t, int32_t partition, int64_t now_ms, ss_err_t *err);
 
+/* The message key must be the order's customer_id (store_id when anonymous): a customer's state
+ * is owned by the consumer of its partition (docs/features.md), so an order keyed otherwise could
+ * be applied by two consumers at once. key may be NULL (no key). Returns 0 or SS_ERR_INVAL. */
+int fcheck_key(const ss_txn_t *t, const void *key, size_t key_len, ss_err_t *err);
+
 #endif

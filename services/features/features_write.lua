@@ -2,11 +2,14 @@
 -- docs/features.md). The service computes a micro-batch in C and sends its effects here, so the
 -- whole batch lands atomically with no reads (except the per-store watermark max/min) and no
 -- arithmetic in Lua. ARGV is a list of operations, fences first:
---   C key st                 fence: HGET key st must equal st ('' = absent), else nothing is
---                            written and the script fails with STALE (the service reloads)
+--   F key epoch              fence: GET key (an input partition's epoch) must equal epoch, else
+--                            nothing is written and the script fails with STALE (the service
+--                            reloads, acquires a new epoch and recomputes)
 --   A key field              fence: the field must not exist (anonymous order ids)
 --   H key n f1 v1 .. fn vn   HSET (customer state and orders as absolute values, dedupe fields)
---   I key field delta        HINCRBY (demand: shared by every consumer instance)
+--   J key n f1 d1 .. fn dn   add di to integer field fi of hash key, for every i (demand: shared
+--                            by every consumer instance, so increments; one HMGET and one HSET
+--                            instead of n HINCRBYs)
 --   X key ms                 PEXPIRE
 --   M key field v / m key field v   set field to max / min(current, v) (watermarks)
 -- Reply: the number of operations.
@@ -14,9 +17,9 @@ local a = ARGV
 local i, n, ops = 1, #ARGV, 0
 while i <= n do
   local op = a[i]
-  if op == 'C' then
-    if (redis.call('HGET', a[i + 1], 'st') or '') ~= a[i + 2] then
-      return redis.error_reply('STALE customer state changed under this writer: ' .. a[i + 1])
+  if op == 'F' then
+    if redis.call('GET', a[i + 1]) ~= a[i + 2] then
+      return redis.error_reply('STALE partition taken over by another writer: ' .. a[i + 1])
     end
   elseif op == 'A' then
     if redis.call('HEXISTS', a[i + 1], a[i + 2]) == 1 then
@@ -34,9 +37,21 @@ while i <= n do
     local c = tonumber(a[i + 2])
     redis.call('HSET', a[i + 1], unpack(a, i + 3, i + 2 + 2 * c))
     i = i + 3 + 2 * c
-  elseif op == 'I' then
-    redis.call('HINCRBY', a[i + 1], a[i + 2], a[i + 3])
-    i = i + 4
+  elseif op == 'J' then
+    local key, c = a[i + 1], tonumber(a[i + 2])
+    local f = {}
+    for k = 1, c do
+      f[k] = a[i + 1 + 2 * k]
+    end
+    local cur = redis.call('HMGET', key, unpack(f))
+    local kv = {}
+    for k = 1, c do
+      -- integers stay exact in a Lua number up to 2^53
+      kv[2 * k - 1] = f[k]
+      kv[2 * k] = string.format('%.0f', (tonumber(cur[k]) or 0) + tonumber(a[i + 2 + 2 * k]))
+    end
+    redis.call('HSET', key, unpack(kv))
+    i = i + 3 + 2 * c
   elseif op == 'X' then
     redis.call('PEXPIRE', a[i + 1], a[i + 2])
     i = i + 3

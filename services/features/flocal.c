@@ -13,10 +13,14 @@ extern const char flocal_write_lua_source[]; /* generated from features_write.lu
 
 const char *flocal_write_script_source(void) { return flocal_write_lua_source; }
 
+/* Fields per 'J' operation at most (the script passes them to one HMGET and one HSET). */
+#define FLOCAL_DEMAND_CHUNK 1000
+
 /* ---------------------------------------------------------------- map: string -> uint64 */
 
 typedef struct fl_ent {
-    char *key; /* owned; NULL = empty slot */
+    char *key;  /* owned; NULL = empty slot */
+    uint64_t h; /* fnv(key): compared before the string, and reused when growing */
     uint64_t val;
 } fl_ent_t;
 
@@ -36,16 +40,20 @@ static uint64_t fnv(const char *s) {
     return h;
 }
 
-static fl_ent_t *map_find(const fl_map_t *m, const char *key) {
+static fl_ent_t *map_find_h(const fl_map_t *m, const char *key, uint64_t h) {
     if (!m->cap)
         return NULL;
-    size_t i = (size_t)fnv(key) & (m->cap - 1);
+    size_t i = (size_t)h & (m->cap - 1);
     while (m->e[i].key) {
-        if (strcmp(m->e[i].key, key) == 0)
+        if (m->e[i].h == h && strcmp(m->e[i].key, key) == 0)
             return &m->e[i];
         i = (i + 1) & (m->cap - 1);
     }
     return NULL;
+}
+
+static fl_ent_t *map_find(const fl_map_t *m, const char *key) {
+    return m->cap ? map_find_h(m, key, fnv(key)) : NULL;
 }
 
 static void map_clear(fl_map_t *m) {
@@ -64,7 +72,7 @@ static void map_grow(fl_map_t *m) {
     for (size_t i = 0; i < m->cap; i++) {
         if (!m->e[i].key)
             continue;
-        size_t j = (size_t)fnv(m->e[i].key) & (nm.cap - 1);
+        size_t j = (size_t)m->e[i].h & (nm.cap - 1);
         while (nm.e[j].key)
             j = (j + 1) & (nm.cap - 1);
         nm.e[j] = m->e[i];
@@ -77,17 +85,19 @@ static void map_grow(fl_map_t *m) {
 /* Finds or inserts key (copied; value 0 when created). The returned pointer is valid until the
  * next insert; the key string itself stays valid until map_clear. */
 static fl_ent_t *map_slot(fl_map_t *m, const char *key, int *created) {
-    fl_ent_t *f = map_find(m, key);
+    uint64_t h = fnv(key);
+    fl_ent_t *f = map_find_h(m, key, h);
     if (created)
         *created = !f;
     if (f)
         return f;
     if ((m->n + 1) * 4 > m->cap * 3)
         map_grow(m);
-    size_t i = (size_t)fnv(key) & (m->cap - 1);
+    size_t i = (size_t)h & (m->cap - 1);
     while (m->e[i].key)
         i = (i + 1) & (m->cap - 1);
     m->e[i].key = ss_xstrdup(key);
+    m->e[i].h = h;
     m->e[i].val = 0;
     m->n++;
     return &m->e[i];
@@ -98,19 +108,20 @@ static fl_ent_t *map_slot(fl_map_t *m, const char *key, int *created) {
 typedef struct fl_cust {
     char *key; /* "<prefix>c:{<cid>}" */
     rfm_state_t st;
-    fl_map_t orders;   /* order id -> fingerprint */
-    fl_map_t products; /* product id -> quantity (int64 as uint64) */
-    size_t batch;      /* batch number of the last touch (0 = none) */
-    int dirty;         /* changed in the current batch */
-    const char **bf;   /* fields written this batch: order ids / product ids (map-owned) */
-    unsigned char *bk; /* 'o' or 'p' per bf entry */
+    fl_map_t orders;    /* order id -> fingerprint */
+    fl_map_t products;  /* product id -> quantity (int64 as uint64) */
+    size_t idx;         /* index in flocal's cust array */
+    size_t batch;       /* batch number of the last touch (0 = none) */
+    uint64_t ttl_at_ms; /* wall time of the last PEXPIRE this process sent (0 = none) */
+    int dirty;          /* changed in the current batch */
+    const char **bf;    /* fields written this batch: order ids / product ids (map-owned) */
+    unsigned char *bk;  /* 'o' or 'p' per bf entry */
     size_t nbf, capbf;
-    int has_st;                         /* 'st' exists in Redis (loaded or written) */
-    int old_has;                        /* has_st at the start of the batch */
-    unsigned char old_st[RFM_ST_BYTES]; /* 'st' at the start of the batch (the write's fence) */
+    int has_st; /* 'st' exists in Redis (loaded or written) */
 } fl_cust_t;
 
 typedef struct fl_store {
+    size_t idx; /* index in flocal's stores array */
     int has_wm, has_wmin;
     int64_t wm, wmin; /* event time ms */
     size_t batch;     /* batch number of the last touch */
@@ -134,8 +145,11 @@ struct flocal {
     /* batch scratch */
     size_t *touched_c, n_touched_c, cap_touched_c;
     size_t *touched_s, n_touched_s, cap_touched_s;
-    fl_map_t demand;       /* "<dm key>\x1f<p:product>" -> quantity delta this batch */
-    fl_map_t dkeys;        /* dm keys whose TTL this batch already refreshes */
+    fl_map_t demand;        /* "<dm key>\x1f<p:product>" -> quantity delta this batch */
+    fl_map_t dkeys;         /* dm key -> wall time of the last PEXPIRE this process sent */
+    const fl_ent_t **dsort; /* demand entries of the batch, sorted by key */
+    size_t cap_dsort;
+    int64_t now_ms;        /* wall time of the current batch */
     char **anon_keys;      /* applied anonymous orders of the batch: dm key (owned), */
     const char **anon_ids; /* order id (borrowed from the txn), */
     uint64_t *anon_fps;    /* fingerprint */
@@ -193,6 +207,7 @@ void flocal_destroy(flocal_t *l) {
     free(l->store_names);
     free(l->touched_c);
     free(l->touched_s);
+    free(l->dsort);
     free(l->anon_keys);
     free(l->anon_ids);
     free(l->anon_fps);
@@ -219,6 +234,7 @@ static fl_cust_t *cust_get(flocal_t *l, const char *cid) {
     }
     e->val = l->n_cust;
     fl_cust_t *c = ss_xcalloc(1, sizeof(*c));
+    c->idx = l->n_cust;
     ss_buf_t k = SS_BUF_INIT;
     ss_buf_addf(&k, "%sc:{%s}", l->prefix, cid);
     c->key = ss_buf_detach(&k, NULL);
@@ -285,6 +301,7 @@ static fl_store_t *store_get(flocal_t *l, const char *store) {
     }
     e->val = l->n_store;
     memset(&l->stores[l->n_store], 0, sizeof(*l->stores));
+    l->stores[l->n_store].idx = l->n_store;
     l->store_names[l->n_store] = ss_xstrdup(store);
     return &l->stores[l->n_store++];
 }
@@ -317,7 +334,21 @@ static void demand_key(flocal_t *l, const ss_txn_t *t, ss_buf_t *out, int64_t *d
     }
     *day_end_ms = (idx + 1) * RFM_DAY_MS - off;
     ss_buf_reset(out);
-    ss_buf_addf(out, "%sdm:{%s:%s}", l->prefix, t->store_id, l->day_txt);
+    ss_buf_adds(out, l->prefix);
+    ss_buf_add(out, "dm:{", 4);
+    ss_buf_adds(out, t->store_id);
+    ss_buf_addch(out, ':');
+    ss_buf_add(out, l->day_txt, 10);
+    ss_buf_addch(out, '}');
+}
+
+/* "<a>\x1f<pre><b>" into out (map keys of the batch scratch). */
+static void join_key(ss_buf_t *out, const char *a, size_t alen, const char *pre, const char *b) {
+    ss_buf_reset(out);
+    ss_buf_add(out, a, alen);
+    ss_buf_addch(out, '\x1f');
+    ss_buf_adds(out, pre);
+    ss_buf_adds(out, b);
 }
 
 int flocal_anon_need(flocal_t *l, const ss_txn_t *t, ss_buf_t *key, ss_buf_t *field) {
@@ -341,27 +372,43 @@ void flocal_anon_set(flocal_t *l, const char *key, const char *field, const char
 
 /* ---------------------------------------------------------------- applying */
 
+/* The plan is written in RESP form ("$<len>\r\n<bytes>\r\n" per argument) so that fstore sends
+ * it as is: no argv arrays and no second formatting pass in hiredis. */
 typedef struct plan {
     ss_buf_t *buf;
-    size_t **off, **len, *cap, n;
+    size_t n;
 } plan_t;
 
-static void arg_begin(plan_t *p) {
-    if (p->n == *p->cap) {
-        *p->cap = *p->cap ? *p->cap * 2 : 1024;
-        *p->off = ss_xrealloc(*p->off, *p->cap * sizeof(**p->off));
-        *p->len = ss_xrealloc(*p->len, *p->cap * sizeof(**p->len));
-    }
-    (*p->off)[p->n] = p->buf->len;
+/* Decimal text of x into b (at least 21 bytes); returns its length. */
+static size_t fmt_i64(char *b, int64_t x) {
+    char t[24];
+    size_t n = 0, k = 0;
+    uint64_t u = x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x;
+    do {
+        t[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (x < 0)
+        b[k++] = '-';
+    while (n)
+        b[k++] = t[--n];
+    return k;
 }
 
-static void arg_end(plan_t *p) {
-    (*p->len)[p->n] = p->buf->len - (*p->off)[p->n];
+static void arg_hdr(plan_t *p, size_t n) {
+    char b[32];
+    b[0] = '$';
+    size_t k = 1 + fmt_i64(b + 1, (int64_t)n);
+    b[k++] = '\r';
+    b[k++] = '\n';
+    ss_buf_add(p->buf, b, k);
     p->n++;
 }
 
+static void arg_end(plan_t *p) { ss_buf_add(p->buf, "\r\n", 2); }
+
 static void arg_bin(plan_t *p, const void *b, size_t n) {
-    arg_begin(p);
+    arg_hdr(p, n);
     ss_buf_add(p->buf, b, n);
     arg_end(p);
 }
@@ -369,38 +416,49 @@ static void arg_bin(plan_t *p, const void *b, size_t n) {
 static void arg_s(plan_t *p, const char *s) { arg_bin(p, s, strlen(s)); }
 
 static void arg_pre(plan_t *p, const char *pre, const char *s) {
-    arg_begin(p);
-    ss_buf_adds(p->buf, pre);
-    ss_buf_adds(p->buf, s);
+    size_t a = strlen(pre), b = strlen(s);
+    arg_hdr(p, a + b);
+    ss_buf_add(p->buf, pre, a);
+    ss_buf_add(p->buf, s, b);
     arg_end(p);
 }
 
 static void arg_i64(plan_t *p, int64_t x) {
-    arg_begin(p);
-    ss_buf_addf(p->buf, "%" PRId64, x);
-    arg_end(p);
+    char b[24];
+    arg_bin(p, b, fmt_i64(b, x));
 }
 
 static void arg_fp(plan_t *p, uint64_t fp) {
-    arg_begin(p);
-    ss_buf_addf(p->buf, "%016" PRIx64, fp);
-    arg_end(p);
+    static const char hex[] = "0123456789abcdef";
+    char b[16];
+    for (int i = 15; i >= 0; i--, fp >>= 4)
+        b[i] = hex[fp & 15];
+    arg_bin(p, b, 16);
 }
 
-static void touch_cust(flocal_t *l, fl_cust_t *c, size_t ci) {
+/* 1 when key's TTL should be refreshed now: never sent by this process, or sent longer ago than
+ * the refresh interval (TTLs are days; refreshing each at most hourly saves one command per
+ * update and moves an expiry by at most that interval). */
+static int ttl_due(uint64_t *at_ms, int64_t now_ms, int64_t ttl_ms) {
+    int64_t every = ttl_ms / 16 < FLOCAL_TTL_REFRESH_MS ? ttl_ms / 16 : FLOCAL_TTL_REFRESH_MS;
+    int64_t at = (int64_t)*at_ms;
+    if (at != 0 && now_ms >= at && now_ms - at < every)
+        return 0;
+    *at_ms = (uint64_t)(now_ms > 0 ? now_ms : 1);
+    return 1;
+}
+
+static void touch_cust(flocal_t *l, fl_cust_t *c) {
     if (c->batch == l->batch)
         return;
     c->batch = l->batch;
     c->dirty = 0;
     c->nbf = 0;
-    c->old_has = c->has_st;
-    if (c->has_st)
-        rfm_agg_encode(&c->st.agg, c->old_st);
     if (l->n_touched_c == l->cap_touched_c) {
         l->cap_touched_c = l->cap_touched_c ? l->cap_touched_c * 2 : 256;
         l->touched_c = ss_xrealloc(l->touched_c, l->cap_touched_c * sizeof(*l->touched_c));
     }
-    l->touched_c[l->n_touched_c++] = ci;
+    l->touched_c[l->n_touched_c++] = c->idx;
 }
 
 static void batch_field(fl_cust_t *c, const char *name, unsigned char kind) {
@@ -413,6 +471,11 @@ static void batch_field(fl_cust_t *c, const char *name, unsigned char kind) {
     c->bk[c->nbf++] = kind;
 }
 
+/* Orders demand entries by key, so that the fields of one (store, day) hash are adjacent. */
+static int cmp_ent_key(const void *a, const void *b) {
+    return strcmp((*(const fl_ent_t *const *)a)->key, (*(const fl_ent_t *const *)b)->key);
+}
+
 static void snapshot(const fl_cust_t *c, int64_t t, fstore_result_t *r) {
     r->has_features = 1;
     r->agg = c->st.agg;
@@ -422,15 +485,18 @@ static void snapshot(const fl_cust_t *c, int64_t t, fstore_result_t *r) {
     rfm_compute(&c->st.agg, rfm_window_count(c->st.win, c->st.n_win, as_of), as_of, &r->feat);
 }
 
-size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, fstore_result_t *res,
-                    ss_buf_t *plan_buf, size_t **plan_off, size_t **plan_len, size_t *plan_cap) {
-    plan_t p = {plan_buf, plan_off, plan_len, plan_cap, 0};
+size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, int64_t now_ms,
+                    const char *const *fence_keys, const int64_t *fence_epochs, size_t n_fences,
+                    fstore_result_t *res, ss_buf_t *plan_buf) {
+    plan_t p = {plan_buf, 0};
     ss_buf_reset(plan_buf);
     l->batch++;
+    l->now_ms = now_ms;
     l->n_touched_c = 0;
     l->n_touched_s = 0;
     map_clear(&l->demand);
-    map_clear(&l->dkeys);
+    if (l->dkeys.n > FLOCAL_MAX_DKEYS)
+        map_clear(&l->dkeys); /* bounded: forgotten keys are merely refreshed again */
     ss_buf_t dk = SS_BUF_INIT;
     for (size_t i = 0; i < n; i++) {
         const ss_txn_t *t = txns[i];
@@ -443,11 +509,10 @@ size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, fstore_r
         fl_ent_t *seen;
         if (t->has_customer) {
             c = cust_get(l, t->customer_id);
-            touch_cust(l, c, map_find(&l->cust_idx, t->customer_id)->val);
+            touch_cust(l, c);
             seen = map_find(&c->orders, t->order_id);
         } else {
-            ss_buf_reset(&l->key2);
-            ss_buf_addf(&l->key2, "%s\x1f%s", dk.buf, t->order_id);
+            join_key(&l->key2, dk.buf, dk.len, "", t->order_id);
             fl_ent_t *known = map_find(&l->anon_set, l->key2.buf);
             seen = known && known->val ? map_find(&l->anon, l->key2.buf) : NULL;
         }
@@ -469,15 +534,14 @@ size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, fstore_r
                 l->cap_touched_s = l->cap_touched_s ? l->cap_touched_s * 2 : 16;
                 l->touched_s = ss_xrealloc(l->touched_s, l->cap_touched_s * sizeof(*l->touched_s));
             }
-            l->touched_s[l->n_touched_s++] = map_find(&l->store_idx, t->store_id)->val;
+            l->touched_s[l->n_touched_s++] = s->idx;
         }
         int purch = t->kind == SS_TXN_PURCHASE;
         if (purch) {
             if (s->has_wm && s->wm - l->lateness_ms >= day_end)
                 r->late = 1;
             for (size_t j = 0; j < t->n_lines; j++) {
-                ss_buf_reset(&l->key2);
-                ss_buf_addf(&l->key2, "%s\x1fp:%s", dk.buf, t->lines[j].product_id);
+                join_key(&l->key2, dk.buf, dk.len, "p:", t->lines[j].product_id);
                 map_slot(&l->demand, l->key2.buf, NULL)->val += (uint64_t)t->lines[j].quantity;
             }
         }
@@ -490,8 +554,7 @@ size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, fstore_r
             s->has_wmin = 1;
         }
         if (!c) {
-            ss_buf_reset(&l->key2);
-            ss_buf_addf(&l->key2, "%s\x1f%s", dk.buf, t->order_id);
+            join_key(&l->key2, dk.buf, dk.len, "", t->order_id);
             map_slot(&l->anon_set, l->key2.buf, NULL)->val = 1;
             map_slot(&l->anon, l->key2.buf, NULL)->val = fp;
             if (l->n_anon == l->cap_anon) {
@@ -525,18 +588,15 @@ size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, fstore_r
     }
     ss_buf_release(&dk);
 
-    /* Fences first (the script checks them all before writing anything): each changed customer's
-     * 'st' must still be what this batch started from, and each anonymous order must still be
-     * unseen. Every applied customer order changes 'st', so a writer that lost its partitions
-     * (a zombie) without noticing cannot overwrite the new owner's state: its batch fails as
-     * STALE, the cache is dropped and the batch recomputed from Redis. */
-    for (size_t k = 0; k < l->n_touched_c; k++) {
-        fl_cust_t *c = l->cust[l->touched_c[k]];
-        if (!c->dirty)
-            continue;
-        arg_s(&p, "C");
-        arg_s(&p, c->key);
-        arg_bin(&p, c->old_st, c->old_has ? RFM_ST_BYTES : 0);
+    /* Fences first (the script checks them all before writing anything): each input partition's
+     * epoch must still be the one this writer acquired (a writer that lost its partitions
+     * without noticing yet - a zombie - cannot overwrite the new owner's state: its batch fails
+     * as STALE, the cache is dropped and the batch recomputed from Redis), and each anonymous
+     * order must still be unseen (a copy produced under another key is applied once). */
+    for (size_t k = 0; k < n_fences; k++) {
+        arg_s(&p, "F");
+        arg_s(&p, fence_keys[k]);
+        arg_i64(&p, fence_epochs[k]);
     }
     for (size_t k = 0; k < l->n_anon; k++) {
         arg_s(&p, "A");
@@ -549,10 +609,8 @@ size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, fstore_r
         arg_s(&p, "1");
         arg_pre(&p, "o:", l->anon_ids[k]);
         arg_fp(&p, l->anon_fps[k]);
-        int created = 0;
-        if (l->dttl_ms > 0)
-            map_slot(&l->dkeys, l->anon_keys[k], &created);
-        if (created) {
+        if (l->dttl_ms > 0 &&
+            ttl_due(&map_slot(&l->dkeys, l->anon_keys[k], NULL)->val, l->now_ms, l->dttl_ms)) {
             arg_s(&p, "X");
             arg_s(&p, l->anon_keys[k]);
             arg_i64(&p, l->dttl_ms);
@@ -579,7 +637,7 @@ size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, fstore_r
                 arg_s(&p, "st");
                 arg_bin(&p, st, sizeof(st));
                 arg_s(&p, "w");
-                arg_begin(&p);
+                arg_hdr(&p, 8 * c->st.n_win);
                 for (size_t w = 0; w < c->st.n_win; w++) {
                     unsigned char b[8];
                     uint64_t x = (uint64_t)c->st.win[w];
@@ -602,33 +660,47 @@ size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, fstore_r
             done += chunk;
         }
         c->has_st = 1;
-        if (l->cttl_ms > 0) {
+        if (l->cttl_ms > 0 && ttl_due(&c->ttl_at_ms, l->now_ms, l->cttl_ms)) {
             arg_s(&p, "X");
             arg_s(&p, c->key);
             arg_i64(&p, l->cttl_ms);
         }
     }
-    /* Demand: increments (a (store, day) hash is shared by every consumer instance). */
-    for (size_t i = 0; i < l->demand.cap; i++) {
-        const fl_ent_t *e = &l->demand.e[i];
-        if (!e->key)
-            continue;
-        const char *sep = strchr(e->key, '\x1f');
-        arg_s(&p, "I");
-        arg_bin(&p, e->key, (size_t)(sep - e->key));
-        arg_s(&p, sep + 1);
-        arg_i64(&p, (int64_t)e->val);
+    /* Demand: increments (a (store, day) hash is shared by every consumer instance), grouped
+     * per hash: one 'J' operation adds all of a (store, day)'s products with one HMGET and one
+     * HSET in the script instead of one HINCRBY per product. */
+    size_t nd = 0;
+    if (l->demand.n > l->cap_dsort) {
+        l->cap_dsort = l->demand.n * 2;
+        l->dsort = ss_xrealloc(l->dsort, l->cap_dsort * sizeof(*l->dsort));
+    }
+    for (size_t i = 0; i < l->demand.cap; i++)
+        if (l->demand.e[i].key)
+            l->dsort[nd++] = &l->demand.e[i];
+    qsort(l->dsort, nd, sizeof(*l->dsort), cmp_ent_key);
+    for (size_t i = 0; i < nd;) {
+        const char *k0 = l->dsort[i]->key;
+        size_t klen = (size_t)(strchr(k0, '\x1f') - k0), j = i;
+        while (j < nd && j - i < FLOCAL_DEMAND_CHUNK && strncmp(l->dsort[j]->key, k0, klen) == 0 &&
+               l->dsort[j]->key[klen] == '\x1f')
+            j++;
+        arg_s(&p, "J");
+        arg_bin(&p, k0, klen);
+        arg_i64(&p, (int64_t)(j - i));
+        for (size_t k = i; k < j; k++) {
+            arg_s(&p, l->dsort[k]->key + klen + 1);
+            arg_i64(&p, (int64_t)l->dsort[k]->val);
+        }
         if (l->dttl_ms > 0) {
             ss_buf_reset(&l->key);
-            ss_buf_add(&l->key, e->key, (size_t)(sep - e->key));
-            int created;
-            map_slot(&l->dkeys, l->key.buf, &created);
-            if (created) {
+            ss_buf_add(&l->key, k0, klen);
+            if (ttl_due(&map_slot(&l->dkeys, l->key.buf, NULL)->val, l->now_ms, l->dttl_ms)) {
                 arg_s(&p, "X");
-                arg_bin(&p, e->key, (size_t)(sep - e->key));
+                arg_bin(&p, k0, klen);
                 arg_i64(&p, l->dttl_ms);
             }
         }
+        i = j;
     }
     /* Watermarks: max/min with the stored values (other instances advance them too). */
     ss_buf_reset(&l->key);
@@ -646,6 +718,10 @@ size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, fstore_r
         arg_s(&p, l->key2.buf);
         arg_s(&p, name);
         arg_i64(&p, s->wmin);
+    }
+    if (p.n == 3 * n_fences) { /* only fences: nothing to write */
+        ss_buf_reset(plan_buf);
+        return 0;
     }
     return p.n;
 }

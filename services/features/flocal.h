@@ -51,13 +51,24 @@ void flocal_anon_set(flocal_t *l, const char *key, const char *field, const char
 
 /* ---- applying ---- */
 
+/* TTL refresh: a key's PEXPIRE is sent when this process first writes it and then at most every
+ * min(TTL / 16, FLOCAL_TTL_REFRESH_MS) of wall time (now_ms of flocal_apply), not on every update:
+ * an expiry may come up to that much earlier than "TTL after the last update". */
+#define FLOCAL_TTL_REFRESH_MS INT64_C(3600000)
+/* The per-key refresh times of demand hashes are forgotten beyond this many keys. */
+#define FLOCAL_MAX_DKEYS 200000
+
 /* Applies txns[0..n) in order against the cached state (a customer or store not cached counts
  * as new and empty; an anonymous order not cached counts as unseen), fills res[0..n) like
- * fstore_apply, and writes the batch's effects to plan as the argument list of
- * features_write.lua (plan_off/plan_len index plan->buf; *plan_n arguments; the arrays are
- * grown with ss_xrealloc, *plan_cap their capacity). Returns the number of plan arguments. */
-size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, fstore_result_t *res,
-                    ss_buf_t *plan, size_t **plan_off, size_t **plan_len, size_t *plan_cap);
+ * fstore_apply, and writes the batch's effects to plan (reset first) as the argument list of
+ * features_write.lua in RESP bulk-string form ("$<len>\r\n<bytes>\r\n" each), ready to follow
+ * "EVALSHA <sha> 0". now_ms: wall-clock time (TTL refresh). The plan starts with one fence per
+ * fence_keys[k] (borrowed): the script writes nothing unless GET fence_keys[k] equals
+ * fence_epochs[k] for every k (the caller's partition epochs, see fstore.h). A batch that changes
+ * nothing gets no fences and no arguments. Returns the number of arguments. */
+size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, int64_t now_ms,
+                    const char *const *fence_keys, const int64_t *fence_epochs, size_t n_fences,
+                    fstore_result_t *res, ss_buf_t *plan);
 
 /* Borrows: the embedded features_write.lua source. */
 const char *flocal_write_script_source(void);

@@ -43,6 +43,21 @@ struct fstore {
     char **lkeys; /* pipelined read scratch: what each reply is for */
     int *lkind;
     size_t lcap;
+    /* partition epochs (fences) held by this writer */
+    char *fence_topic;
+    int32_t *ep_part;
+    int64_t *ep_val;
+    size_t n_ep, cap_ep;
+    int32_t *bparts; /* the batch's distinct partitions */
+    size_t n_bparts, cap_bparts;
+    char **fkeys; /* the batch's fence keys and epochs */
+    int64_t *fep;
+    size_t cap_fk;
+    /* pipelining: a staged plan (data, staged_args) and the one sent (sent, sent_args) */
+    int staged, in_flight;
+    size_t staged_args, sent_args;
+    ss_buf_t sent;
+    uint64_t stale;
 };
 
 fstore_t *fstore_new(ss_redis_t *r, const fstore_opts_t *opts) {
@@ -56,6 +71,9 @@ fstore_t *fstore_new(ss_redis_t *r, const fstore_opts_t *opts) {
     fs->prefix_len = strlen(fs->prefix);
     fs->opts.prefix = fs->prefix;
     ss_buf_init(&fs->data, 0);
+    ss_buf_init(&fs->sent, 0);
+    fs->fence_topic =
+        ss_xstrdup(opts->fence_topic && *opts->fence_topic ? opts->fence_topic : "transactions");
     ss_err_t err = SS_ERR_INIT;
     /* Loaded now if r is connected, else at its next connect; errors show up then. */
     fs->mode = opts->mode;
@@ -93,6 +111,15 @@ void fstore_destroy(fstore_t *fs) {
         free(fs->lkeys[i]);
     free(fs->lkeys);
     free(fs->lkind);
+    ss_buf_release(&fs->sent);
+    free(fs->fence_topic);
+    free(fs->ep_part);
+    free(fs->ep_val);
+    free(fs->bparts);
+    for (size_t i = 0; i < fs->cap_fk; i++)
+        free(fs->fkeys[i]);
+    free(fs->fkeys);
+    free(fs->fep);
     free(fs);
 }
 
@@ -298,11 +325,60 @@ static void pack_order(fstore_t *fs, const ss_txn_t *t) {
 void fstore_invalidate(fstore_t *fs) {
     if (fs->loc)
         flocal_clear(fs->loc);
+    fs->n_ep = 0;
 }
 
 fstore_mode_t fstore_mode(const fstore_t *fs) { return fs->mode; }
 
-enum { LOAD_CUST = 1, LOAD_WM, LOAD_ANON };
+/* ---- partition epochs (local mode) ---- */
+
+static void fence_key(fstore_t *fs, int32_t part, ss_buf_t *out) {
+    ss_buf_reset(out);
+    ss_buf_addf(out, "%sfence:{%s:%d}", fs->prefix, fs->fence_topic, (int)part);
+}
+
+static int epoch_index(const fstore_t *fs, int32_t part) {
+    for (size_t i = 0; i < fs->n_ep; i++)
+        if (fs->ep_part[i] == part)
+            return (int)i;
+    return -1;
+}
+
+static void epoch_set(fstore_t *fs, int32_t part, int64_t epoch) {
+    int i = epoch_index(fs, part);
+    if (i < 0) {
+        if (fs->n_ep == fs->cap_ep) {
+            fs->cap_ep = fs->cap_ep ? fs->cap_ep * 2 : 16;
+            fs->ep_part = ss_xrealloc(fs->ep_part, fs->cap_ep * sizeof(*fs->ep_part));
+            fs->ep_val = ss_xrealloc(fs->ep_val, fs->cap_ep * sizeof(*fs->ep_val));
+        }
+        i = (int)fs->n_ep++;
+    }
+    fs->ep_part[i] = part;
+    fs->ep_val[i] = epoch;
+}
+
+static int32_t part_of(const int32_t *parts, size_t i) { return parts ? parts[i] : 0; }
+
+/* The batch's distinct partitions into fs->bparts (order of first appearance). */
+static void batch_parts(fstore_t *fs, const int32_t *parts, size_t n) {
+    fs->n_bparts = 0;
+    for (size_t i = 0; i < n; i++) {
+        int32_t p = part_of(parts, i);
+        size_t k = 0;
+        while (k < fs->n_bparts && fs->bparts[k] != p)
+            k++;
+        if (k < fs->n_bparts)
+            continue;
+        if (fs->n_bparts == fs->cap_bparts) {
+            fs->cap_bparts = fs->cap_bparts ? fs->cap_bparts * 2 : 16;
+            fs->bparts = ss_xrealloc(fs->bparts, fs->cap_bparts * sizeof(*fs->bparts));
+        }
+        fs->bparts[fs->n_bparts++] = p;
+    }
+}
+
+enum { LOAD_CUST = 1, LOAD_WM, LOAD_ANON, LOAD_EPOCH };
 
 static void load_item(fstore_t *fs, size_t i, int kind, const char *key) {
     if (i >= fs->lcap) {
@@ -320,15 +396,41 @@ static void load_item(fstore_t *fs, size_t i, int kind, const char *key) {
     fs->lkind[i] = kind;
 }
 
-/* Reads, in one pipeline, what the batch needs and the cache lacks: HGETALL of unknown customers,
- * HMGET wm/wmin of unknown stores, HGET of unknown anonymous order ids. */
+int fstore_needs_io(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts, size_t n) {
+    if (fs->mode != FSTORE_MODE_LOCAL)
+        return 1;
+    if (flocal_customers(fs->loc) > fs->cache_max)
+        return 1;
+    for (size_t i = 0; i < n; i++) {
+        const ss_txn_t *t = txns[i];
+        if (epoch_index(fs, part_of(parts, i)) < 0 || !flocal_has_store(fs->loc, t->store_id))
+            return 1;
+        if (t->has_customer ? !flocal_has_customer(fs->loc, t->customer_id)
+                            : flocal_anon_need(fs->loc, t, &fs->k1, &fs->k2))
+            return 1;
+    }
+    return 0;
+}
+
+/* Reads, in one pipeline, what the batch needs and the cache lacks: a new epoch (INCR of the
+ * fence key) for each partition without one, HGETALL of unknown customers, HMGET wm/wmin of
+ * unknown stores, HGET of unknown anonymous order ids. */
 static int local_load(fstore_t *fs, const ss_txn_t *const *txns, size_t n, ss_err_t *err) {
     flocal_t *l = fs->loc;
     size_t nq = 0;
     int rc = 0;
-    char wm[300], wmin[300];
+    char wm[300], wmin[300], pnum[16];
     snprintf(wm, sizeof(wm), "%swm", fs->prefix);
     snprintf(wmin, sizeof(wmin), "%swmin", fs->prefix);
+    for (size_t k = 0; k < fs->n_bparts && rc == 0; k++) {
+        if (epoch_index(fs, fs->bparts[k]) >= 0)
+            continue;
+        fence_key(fs, fs->bparts[k], &fs->k1);
+        const char *av[2] = {"INCR", fs->k1.buf};
+        rc = ss_redis_appendv(fs->r, 2, av, NULL, err);
+        snprintf(pnum, sizeof(pnum), "%d", (int)fs->bparts[k]);
+        load_item(fs, nq++, LOAD_EPOCH, pnum);
+    }
     for (size_t i = 0; i < n && rc == 0; i++) {
         const ss_txn_t *t = txns[i];
         if (t->has_customer && !flocal_has_customer(l, t->customer_id)) {
@@ -367,6 +469,11 @@ static int local_load(fstore_t *fs, const ss_txn_t *const *txns, size_t n, ss_er
         if (v->type == REDIS_REPLY_ERROR || (v2 && v2->type == REDIS_REPLY_ERROR)) {
             const char *m = v->type == REDIS_REPLY_ERROR ? v->str : v2->str;
             rc = ss_err_set(err, ss_redis_reply_class(m), "redis: %s", m);
+        } else if (fs->lkind[i] == LOAD_EPOCH) {
+            if (v->type != REDIS_REPLY_INTEGER)
+                rc = ss_err_set(err, SS_ERR_FATAL, "INCR of a fence key returned type %d", v->type);
+            else
+                epoch_set(fs, (int32_t)atoi(fs->lkeys[i]), (int64_t)v->integer);
         } else if (fs->lkind[i] == LOAD_CUST) {
             for (size_t k = 0; v->type == REDIS_REPLY_ARRAY && k + 1 < v->elements && rc == 0;
                  k += 2)
@@ -397,40 +504,111 @@ static int local_load(fstore_t *fs, const ss_txn_t *const *txns, size_t n, ss_er
     return rc;
 }
 
-static int local_apply_once(fstore_t *fs, const ss_txn_t *const *txns, size_t n,
-                            fstore_result_t *res, ss_err_t *err) {
+static int64_t wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int fstore_stage(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts, size_t n,
+                 fstore_result_t *res, ss_err_t *err) {
+    SS_ASSERT(fs->mode == FSTORE_MODE_LOCAL);
+    SS_ASSERT(!fs->staged);
+    SS_ASSERT(!fs->in_flight || !fstore_needs_io(fs, txns, parts, n));
     if (flocal_customers(fs->loc) > fs->cache_max)
         flocal_clear(fs->loc);
+    batch_parts(fs, parts, n);
     int rc = local_load(fs, txns, n, err);
-    if (rc == 0) {
-        fs->n_args =
-            flocal_apply(fs->loc, txns, n, res, &fs->data, &fs->off, &fs->len, &fs->cap_args);
-        if (fs->n_args > fs->argv_cap) {
-            fs->argv_cap = fs->n_args * 2;
-            fs->argv = ss_xrealloc(fs->argv, fs->argv_cap * sizeof(*fs->argv));
-        }
-        for (size_t i = 0; i < fs->n_args; i++)
-            fs->argv[i] = fs->data.buf + fs->off[i];
-        redisReply *rep = NULL;
-        if (fs->n_args > 0)
-            rc = ss_redis_evalsha(fs->r, fs->wscript, 0, (int)fs->n_args, fs->argv, fs->len, &rep,
-                                  err);
-        freeReplyObject(rep);
+    if (rc < 0) {
+        fstore_invalidate(fs);
+        return rc;
     }
+    /* Fences: the epoch of every partition of the batch (all acquired by local_load). */
+    if (fs->n_bparts > fs->cap_fk) {
+        fs->fkeys = ss_xrealloc(fs->fkeys, fs->n_bparts * sizeof(*fs->fkeys));
+        fs->fep = ss_xrealloc(fs->fep, fs->n_bparts * sizeof(*fs->fep));
+        for (size_t k = fs->cap_fk; k < fs->n_bparts; k++)
+            fs->fkeys[k] = NULL;
+        fs->cap_fk = fs->n_bparts;
+    }
+    for (size_t k = 0; k < fs->n_bparts; k++) {
+        fence_key(fs, fs->bparts[k], &fs->k1);
+        free(fs->fkeys[k]);
+        fs->fkeys[k] = ss_xstrdup(fs->k1.buf);
+        fs->fep[k] = fs->ep_val[epoch_index(fs, fs->bparts[k])];
+    }
+    fs->staged_args = flocal_apply(fs->loc, txns, n, wall_ms(), (const char *const *)fs->fkeys,
+                                   fs->fep, fs->n_bparts, res, &fs->data);
+    fs->staged = 1;
+    return 0;
+}
+
+int fstore_send(fstore_t *fs, ss_err_t *err) {
+    SS_ASSERT(fs->staged && !fs->in_flight);
+    fs->staged = 0;
+    if (fs->staged_args == 0)
+        return 0; /* nothing to write (duplicates only) */
+    int rc = ss_redis_append_evalsha_resp(fs->r, fs->wscript, fs->staged_args, fs->data.buf,
+                                          fs->data.len, err);
+    if (rc < 0) {
+        fstore_invalidate(fs);
+        return rc;
+    }
+    /* Keep the plan: a NOSCRIPT reply is answered by sending it again (fstore_finish). */
+    ss_buf_t tmp = fs->sent;
+    fs->sent = fs->data;
+    fs->data = tmp;
+    fs->sent_args = fs->staged_args;
+    fs->in_flight = 1;
+    return 0;
+}
+
+int fstore_in_flight(const fstore_t *fs) { return fs->in_flight; }
+
+int fstore_staged(const fstore_t *fs) { return fs->staged; }
+
+int fstore_finish(fstore_t *fs, ss_err_t *err) {
+    if (!fs->in_flight)
+        return 0;
+    fs->in_flight = 0;
+    redisReply *rep = NULL;
+    int rc = ss_redis_get_reply(fs->r, &rep, err);
+    if (rc == 0 && rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0) {
+        freeReplyObject(rep);
+        rep = NULL;
+        rc = ss_redis_evalsha_resp(fs->r, fs->wscript, fs->sent_args, fs->sent.buf, fs->sent.len,
+                                   &rep, err);
+    } else if (rc == 0 && rep->type == REDIS_REPLY_ERROR) {
+        rc = ss_err_set(err, ss_redis_reply_class(rep->str), "redis EVALSHA failed: %s", rep->str);
+    }
+    freeReplyObject(rep);
     /* The write may or may not have happened: reload from Redis, which is the truth (the batch
-     * is atomic, so a retried batch then finds its orders applied or not, all or none). */
-    if (rc < 0)
-        flocal_clear(fs->loc);
+     * is atomic, so a retried batch then finds its orders applied or not, all or none). A batch
+     * staged meanwhile was computed from the dropped cache: it must be staged again. */
+    if (rc < 0) {
+        fs->staged = 0;
+        fstore_invalidate(fs);
+        if (rc == SS_ERR_INVAL && strstr(err->msg, "STALE"))
+            fs->stale++;
+    }
     return rc;
 }
 
-/* A STALE fence (another writer changed one of the batch's customers: this process lost their
- * partition without knowing yet) is retried at once from freshly loaded state. */
-static int local_apply(fstore_t *fs, const ss_txn_t *const *txns, size_t n, fstore_result_t *res,
-                       ss_err_t *err) {
+uint64_t fstore_stale_count(const fstore_t *fs) { return fs->stale; }
+
+/* A STALE fence (another writer took over one of the batch's partitions: this process lost it
+ * without knowing yet, or the other writer is the zombie) is retried at once from freshly loaded
+ * state with a new epoch. */
+static int local_apply(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts, size_t n,
+                       fstore_result_t *res, ss_err_t *err) {
+    SS_ASSERT(!fs->in_flight && !fs->staged);
     for (int attempt = 0;; attempt++) {
         ss_err_t e = SS_ERR_INIT;
-        int rc = local_apply_once(fs, txns, n, res, &e);
+        int rc = fstore_stage(fs, txns, parts, n, res, &e);
+        if (rc == 0)
+            rc = fstore_send(fs, &e);
+        if (rc == 0)
+            rc = fstore_finish(fs, &e);
         if (rc == SS_ERR_INVAL && strstr(e.msg, "STALE") && attempt < 5) {
             SS_LOG(LOG_WARNING, "fstore", "%s; reloading and recomputing the batch", e.msg);
             continue;
@@ -443,12 +621,19 @@ static int local_apply(fstore_t *fs, const ss_txn_t *const *txns, size_t n, fsto
     }
 }
 
+int fstore_apply_parts(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts, size_t n,
+                       fstore_result_t *res, ss_err_t *err) {
+    if (fs->mode == FSTORE_MODE_LOCAL)
+        return n == 0 ? 0 : local_apply(fs, txns, parts, n, res, err);
+    return fstore_apply(fs, txns, n, res, err);
+}
+
 int fstore_apply(fstore_t *fs, const ss_txn_t *const *txns, size_t n, fstore_result_t *res,
                  ss_err_t *err) {
     if (n == 0)
         return 0;
     if (fs->mode == FSTORE_MODE_LOCAL)
-        return local_apply(fs, txns, n, res, err);
+        return local_apply(fs, txns, NULL, n, res, err);
     ss_buf_reset(&fs->data);
     fs->n_args = 0;
     arg_str(fs, fs->prefix);

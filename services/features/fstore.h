@@ -37,6 +37,9 @@ typedef struct fstore_opts {
     fstore_mode_t mode;      /* see fstore_mode_t */
     size_t cache_max_customers; /* local mode: the cache is dropped at a batch start when it holds
                                    more customers than this; 0 = 1000000 */
+    const char *fence_topic;    /* local mode: input topic named in the partition fence keys
+                                   `<prefix>fence:{<topic>:<partition>}` (copied); default
+                                   "transactions" */
 } fstore_opts_t;
 
 typedef enum fstore_status {
@@ -70,8 +73,40 @@ void fstore_destroy(fstore_t *fs); /* NULL is a no-op */
 int fstore_apply(fstore_t *fs, const ss_txn_t *const *txns, size_t n, fstore_result_t *res,
                  ss_err_t *err);
 
-/* Local mode: forgets every cached state (call on partition assignment changes: another
- * consumer may have written the customers meanwhile). No-op in script mode. */
+/* Like fstore_apply, with the input partition of each order (parts NULL: all partition 0). In
+ * local mode a writer owns the state of the customers of its partitions: for each partition it
+ * first meets it takes a new epoch (INCR `<prefix>fence:{<topic>:<partition>}`), and every write
+ * is fenced by the epochs of the batch's partitions, so a writer that lost a partition (a zombie)
+ * cannot overwrite the new owner's state (its batch fails STALE, is recomputed from Redis under a
+ * new epoch, and the orders are applied exactly once either way). This relies on every order of a
+ * customer arriving on one partition (messages keyed by customer_id). */
+int fstore_apply_parts(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts, size_t n,
+                       fstore_result_t *res, ss_err_t *err);
+
+/* ---- local mode, pipelined: compute batch i+1 while Redis writes batch i ----
+ * fstore_stage loads what the cache lacks (one pipeline of reads), computes res[0..n) and the
+ * write; fstore_send appends the write to the connection without waiting; fstore_finish reads its
+ * reply. While a batch is in flight, the next one may be staged only if fstore_needs_io says it
+ * needs no read (its customers, stores, anonymous orders and partitions are all cached); its
+ * results then assume the batch in flight succeeds. If fstore_finish fails, the cache is dropped
+ * and the batch staged meanwhile is discarded: redo the failed batch (fstore_apply_parts), then
+ * stage the next one again. Error codes as for fstore_apply; a failed fence is SS_ERR_INVAL with
+ * "STALE" in the message. */
+int fstore_needs_io(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts, size_t n);
+int fstore_stage(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts, size_t n,
+                 fstore_result_t *res, ss_err_t *err);
+int fstore_send(fstore_t *fs, ss_err_t *err);
+int fstore_finish(fstore_t *fs, ss_err_t *err);
+/* 1 when a batch was sent and fstore_finish not called yet; fstore_staged: 1 when a batch was
+ * staged and not sent (nor discarded by a failed fstore_finish). */
+int fstore_in_flight(const fstore_t *fs);
+int fstore_staged(const fstore_t *fs);
+/* Writes that failed their fence (STALE) since fstore_new. */
+uint64_t fstore_stale_count(const fstore_t *fs);
+
+/* Local mode: forgets every cached state and partition epoch (call on partition assignment
+ * changes: another consumer may have written the customers meanwhile). A batch in flight is not
+ * affected. No-op in script mode. */
 void fstore_invalidate(fstore_t *fs);
 /* The effective mode (never FSTORE_MODE_DEFAULT). */
 fstore_mode_t fstore_mode(const fstore_t *fs);

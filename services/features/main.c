@@ -25,6 +25,7 @@
 #include "ss_log.h"
 #include "ss_metrics.h"
 #include "ss_redis.h"
+#include "ss_schemareg.h"
 
 static const ss_cfg_def_t defs[] = {
     {"brokers", SS_CFG_STR, "127.0.0.1:9092", 0, 0, "Kafka bootstrap servers", 0},
@@ -33,6 +34,7 @@ static const ss_cfg_def_t defs[] = {
     {"topic.dlq", SS_CFG_STR, "transactions.dlq", 0, 0, "dead-letter topic", 0},
     {"topic.features", SS_CFG_STR, "customer-features", 0, 0, "CustomerFeatures output topic", 0},
     {"schemas.dir", SS_CFG_STR, SS_SOURCE_DIR "/schemas", 0, 0, "schema manifest directory", 0},
+    SS_SCHEMAREG_CFG_DEFS,
     {"redis.host", SS_CFG_STR, "127.0.0.1", 0, 0, "Redis host", 0},
     {"redis.port", SS_CFG_INT, "6379", 1, 65535, "Redis port", 0},
     {"redis.user", SS_CFG_STR, "", 0, 0, "Redis ACL user (empty: the default user)", 0},
@@ -43,7 +45,8 @@ static const ss_cfg_def_t defs[] = {
     {"metrics.port", SS_CFG_INT, "0", 0, 65535, "HTTP port of /metrics /livez /readyz (0 = off)",
      0},
     {"metrics.bind", SS_CFG_STR, "127.0.0.1", 0, 0, "numeric address of the HTTP listener", 0},
-    {"batch.size", SS_CFG_INT, "1000", 1, 20000, "max orders per micro-batch (one EVALSHA)", 0},
+    {"batch.size", SS_CFG_INT, "4000", 1, 20000,
+     "max orders per micro-batch (one EVALSHA; larger batches sum more demand per write)", 0},
     {"state.mode", SS_CFG_STR, "local", 0, 0,
      "script: the batch's arithmetic runs in Redis (features.lua); local: customer state cached "
      "in process for the assigned partitions, arithmetic in C, one write-only script per batch "
@@ -75,6 +78,10 @@ static const ss_cfg_def_t defs[] = {
     {"check.max_past_ms", SS_CFG_INT, "34560000000", 1, 1e13,
      "events this far behind their partition's stream clock are invalid (default 400 days)", 0},
     {"check.max_bytes", SS_CFG_INT, "1048576", 64, 1e9, "larger messages are invalid", 0},
+    {"check.key", SS_CFG_BOOL, "true", 0, 0,
+     "dead-letter orders whose message key is not their customer_id (store_id when anonymous): "
+     "a customer's state is owned by the consumer of its partition",
+     0},
     {"as-of", SS_CFG_STR, "", 0, 0,
      "dump: as-of time, epoch ms or ISO UTC (default: latest event time in the store)", 0},
 };
@@ -84,6 +91,21 @@ static void on_signal(int sig) {
     (void)sig;
     g_stop = 1;
 }
+
+/* One micro-batch: the decoded orders that reach the store and where they came from. */
+typedef struct fbatch {
+    size_t cap, k; /* k orders in txns/ptrs/parts/msg_of/res */
+    ss_txn_t *txns;
+    const ss_txn_t **ptrs;
+    int32_t *parts;
+    size_t *msg_of; /* txns[i] came from msgs[msg_of[i]] */
+    fstore_result_t *res;
+    rd_kafka_message_t **msgs; /* borrowed from the pending list */
+    uint64_t seq;              /* the pending entry's sequence number (output accounting) */
+    double t0;                 /* processing start (metrics) */
+} fbatch_t;
+
+#define SS_FEATURES_RING 256 /* > output.max_pending_batches + 1 */
 
 typedef struct app {
     const ss_cfg_t *cfg;
@@ -98,12 +120,19 @@ typedef struct app {
     ss_dlq_t *dlq;
     const char *topic_features;
     size_t max_bytes;
-    /* batch scratch */
-    size_t cap;
-    ss_txn_t *txns;
-    const ss_txn_t **ptrs;
-    size_t *msg_of; /* txns[i] came from msgs[msg_of[i]] */
-    fstore_result_t *res;
+    /* Two batch slots: while Redis writes the batch in flight (local mode), the next one is
+     * decoded and computed in the other slot. */
+    fbatch_t slot[2];
+    int cur;          /* slot of the batch being processed */
+    fbatch_t *flight; /* the batch whose write is in flight (NULL: none) */
+    int check_key;    /* check.key: message key must be the customer or store id */
+    /* Outputs not yet delivered, per pending batch (ring indexed by batch sequence number; the
+     * delivery callback decrements), and whether the batch produced dead letters (those are not
+     * tracked per batch: such a batch waits until the producer is drained). */
+    uint64_t seq;     /* sequence number of the last polled batch */
+    uint64_t out_seq; /* batch whose outputs are being produced */
+    int64_t undelivered[SS_FEATURES_RING];
+    uint8_t dead[SS_FEATURES_RING];
     ss_buf_t out;
     /* metrics */
     ss_metrics_t *m;
@@ -154,38 +183,50 @@ static int produce_features(app_t *a, const ss_txn_t *t, const fstore_result_t *
     ss_buf_reset(&a->out);
     if ((rc = ss_avro_writer_encode(a->fw, &a->out, err)) < 0)
         return SS_ERR_FATAL;
-    rc = ss_kafka_produce(a->prod, a->topic_features, t->customer_id, strlen(t->customer_id),
-                          a->out.buf, a->out.len, err);
-    if (rc == 0)
+    rc = ss_kafka_produce_ex(a->prod, a->topic_features, t->customer_id, strlen(t->customer_id),
+                             a->out.buf, a->out.len, NULL, (void *)(uintptr_t)a->out_seq, err);
+    if (rc == 0) {
+        a->undelivered[a->out_seq % SS_FEATURES_RING]++;
         ss_metrics_counter_inc(a->c_features);
+    }
     return rc < 0 ? SS_ERR_FATAL : 0;
+}
+
+/* Delivery report of a CustomerFeatures event (msg opaque: its batch's sequence number). */
+static void on_delivery(ss_kafka_producer_t *p, const rd_kafka_message_t *rkm, void *opaque) {
+    (void)p;
+    uintptr_t seq = (uintptr_t)rkm->_private;
+    if (seq) /* failures are counted by the producer and end the service (complete_pending) */
+        ((app_t *)opaque)->undelivered[seq % SS_FEATURES_RING]--;
 }
 
 static int dead_letter(app_t *a, const rd_kafka_message_t *rkm, const char *code,
                        const char *reason, ss_err_t *err) {
     ss_metrics_counter_inc(a->c_invalid);
+    a->dead[a->out_seq % SS_FEATURES_RING] = 1;
     int rc = ss_dlq_publish(a->dlq, rkm, code, reason, err);
     return rc < 0 ? SS_ERR_FATAL : 0;
 }
 
-static void grow(app_t *a, size_t n) {
-    if (n <= a->cap)
+static void grow(fbatch_t *b, size_t n) {
+    if (n <= b->cap)
         return;
-    a->txns = ss_xrealloc(a->txns, n * sizeof(*a->txns));
-    for (size_t i = a->cap; i < n; i++)
-        memset(&a->txns[i], 0, sizeof(a->txns[i]));
-    a->ptrs = ss_xrealloc(a->ptrs, n * sizeof(*a->ptrs));
-    a->msg_of = ss_xrealloc(a->msg_of, n * sizeof(*a->msg_of));
-    a->res = ss_xrealloc(a->res, n * sizeof(*a->res));
-    a->cap = n;
+    b->txns = ss_xrealloc(b->txns, n * sizeof(*b->txns));
+    for (size_t i = b->cap; i < n; i++)
+        memset(&b->txns[i], 0, sizeof(b->txns[i]));
+    b->ptrs = ss_xrealloc(b->ptrs, n * sizeof(*b->ptrs));
+    b->parts = ss_xrealloc(b->parts, n * sizeof(*b->parts));
+    b->msg_of = ss_xrealloc(b->msg_of, n * sizeof(*b->msg_of));
+    b->res = ss_xrealloc(b->res, n * sizeof(*b->res));
+    b->cap = n;
 }
 
 /* Applies with retries while Redis is unavailable; returns the number of attempts that failed
  * (so the caller knows whether duplicates may be orders of a lost call) or a negative error. */
-static int apply_with_retry(app_t *a, size_t k, ss_err_t *err) {
+static int apply_with_retry(app_t *a, fbatch_t *b, ss_err_t *err) {
     int failed = 0, paused = 0;
     for (;;) {
-        int rc = fstore_apply(a->fs, a->ptrs, k, a->res, err);
+        int rc = fstore_apply_parts(a->fs, b->ptrs, b->parts, b->k, b->res, err);
         if (rc == 0)
             break;
         if (rc != SS_ERR_RETRIABLE)
@@ -222,18 +263,21 @@ static int apply_with_retry(app_t *a, size_t k, ss_err_t *err) {
     return failed;
 }
 
-static int process_batch(app_t *a, rd_kafka_message_t **msgs, size_t n, ss_err_t *err) {
-    double t0 = ss_metrics_now();
+/* Decodes and checks msgs[0..n) into b; bad ones go to the DLQ. */
+static int decode_batch(app_t *a, fbatch_t *b, rd_kafka_message_t **msgs, size_t n, ss_err_t *err) {
+    b->t0 = ss_metrics_now();
+    b->msgs = msgs;
+    b->seq = a->out_seq = a->seq;
+    b->k = 0;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    grow(a, n);
-    size_t k = 0;
+    grow(b, n);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         const rd_kafka_message_t *rkm = msgs[i];
         ss_err_t e = SS_ERR_INIT;
-        ss_txn_t *t = &a->txns[k];
+        ss_txn_t *t = &b->txns[b->k];
         if (rkm->len > a->max_bytes) {
             ss_err_set(&e, SS_ERR_INVAL, "message of %zu bytes exceeds check.max_bytes %zu",
                        rkm->len, a->max_bytes);
@@ -241,30 +285,40 @@ static int process_batch(app_t *a, rd_kafka_message_t **msgs, size_t n, ss_err_t
             continue;
         }
         int drc = ss_avro_txn_decode(a->codec, rkm->payload, rkm->len, t, &e);
+        if (drc == SS_ERR_RETRIABLE) /* the schema registry is unreachable: not the event's fault */
+            return ss_err_set(err, SS_ERR_FATAL,
+                              "cannot decode: %s (exiting without storing the batch's offsets)",
+                              e.msg);
         if (drc == 0)
             drc = fcheck_txn(&a->check, t, rkm->partition, now_ms, &e);
+        if (drc == 0 && a->check_key)
+            drc = fcheck_key(t, rkm->key, rkm->key_len, &e);
         if (drc < 0) {
             rc = dead_letter(a, rkm, ss_dlq_code_for(drc), e.msg, err);
             continue;
         }
-        a->ptrs[k] = t;
-        a->msg_of[k] = i;
-        k++;
+        b->ptrs[b->k] = t;
+        b->parts[b->k] = rkm->partition;
+        b->msg_of[b->k] = i;
+        b->k++;
     }
-    if (rc < 0)
-        return rc;
-    int failed = 0;
-    if (k > 0 && (failed = apply_with_retry(a, k, err)) < 0)
-        return failed;
-    for (size_t j = 0; j < k && rc == 0; j++) {
-        const fstore_result_t *r = &a->res[j];
-        const rd_kafka_message_t *rkm = msgs[a->msg_of[j]];
+    return rc;
+}
+
+/* After the store acknowledged b: DLQ for conflicts, CustomerFeatures for applied orders (and for
+ * duplicates when failed > 0: they may be orders a lost call applied). */
+static int emit_batch(app_t *a, fbatch_t *b, int failed, ss_err_t *err) {
+    int rc = 0;
+    a->out_seq = b->seq;
+    for (size_t j = 0; j < b->k && rc == 0; j++) {
+        const fstore_result_t *r = &b->res[j];
+        const rd_kafka_message_t *rkm = b->msgs[b->msg_of[j]];
         switch (r->status) {
         case FSTORE_CONFLICT: {
             char reason[200];
             snprintf(reason, sizeof(reason),
                      "order_id '%.64s' was already applied with different content",
-                     a->txns[j].order_id);
+                     b->txns[j].order_id);
             ss_metrics_counter_inc(a->c_conflict);
             rc = dead_letter(a, rkm, SS_DLQ_CONFLICT, reason, err);
             break;
@@ -274,55 +328,131 @@ static int process_batch(app_t *a, rd_kafka_message_t **msgs, size_t n, ss_err_t
             /* After a failed attempt a duplicate may be an order the lost call applied: emit
              * its features again (consumers drop replays by source partition/offset). */
             if (failed > 0 && r->has_features)
-                rc = produce_features(a, &a->txns[j], r, rkm, err);
+                rc = produce_features(a, &b->txns[j], r, rkm, err);
             break;
         case FSTORE_APPLIED:
             ss_metrics_counter_inc(a->c_applied);
             if (r->late)
                 ss_metrics_counter_inc(a->c_late);
             if (r->has_features)
-                rc = produce_features(a, &a->txns[j], r, rkm, err);
+                rc = produce_features(a, &b->txns[j], r, rkm, err);
             break;
         }
     }
+    if (rc == 0)
+        ss_metrics_histogram_observe(a->h_batch, ss_metrics_now() - b->t0);
+    return rc;
+}
+
+/* Applies b synchronously (with retries while Redis is down), then emits its outputs. */
+static int apply_and_emit(app_t *a, fbatch_t *b, int failed, ss_err_t *err) {
+    int f = 0;
+    if (b->k > 0 && (f = apply_with_retry(a, b, err)) < 0)
+        return f;
+    return emit_batch(a, b, failed + f, err);
+}
+
+/* Waits for the write in flight; on success emits its outputs, on a lost connection or a lost
+ * fence redoes it synchronously (fstore dropped its cache, and any batch staged meanwhile). */
+static int finish_flight(app_t *a, ss_err_t *err) {
+    fbatch_t *b = a->flight;
+    if (!b)
+        return 0;
+    a->flight = NULL;
+    ss_err_t e = SS_ERR_INIT;
+    int rc = fstore_finish(a->fs, &e);
+    if (rc == 0)
+        return emit_batch(a, b, 0, err);
+    if (rc != SS_ERR_RETRIABLE && !(rc == SS_ERR_INVAL && strstr(e.msg, "STALE")))
+        return ss_err_set(err, rc, "%s", e.msg);
+    SS_LOG(LOG_WARNING, "features", "pipelined write failed (%s); redoing the batch", e.msg);
+    return apply_and_emit(a, b, 1, err);
+}
+
+/* One polled micro-batch. Local mode pipelines: the batch is computed while the previous one's
+ * write is in flight (when it needs no Redis read), then sent after that write is acknowledged,
+ * and left in flight; its outputs follow in the next call or in finish_flight. Offsets of a batch
+ * are stored only after its outputs (complete_pending). */
+static int process_batch(app_t *a, rd_kafka_message_t **msgs, size_t n, ss_err_t *err) {
+    fbatch_t *b = &a->slot[a->cur];
+    a->cur ^= 1;
+    int rc = decode_batch(a, b, msgs, n, err);
     if (rc < 0)
         return rc;
-    ss_metrics_histogram_observe(a->h_batch, ss_metrics_now() - t0);
+    if (fstore_mode(a->fs) != FSTORE_MODE_LOCAL || b->k == 0) {
+        if ((rc = finish_flight(a, err)) < 0)
+            return rc;
+        return apply_and_emit(a, b, 0, err);
+    }
+    if (a->flight && fstore_needs_io(a->fs, b->ptrs, b->parts, b->k) &&
+        (rc = finish_flight(a, err)) < 0)
+        return rc;
+    ss_err_t e = SS_ERR_INIT;
+    int staged = fstore_stage(a->fs, b->ptrs, b->parts, b->k, b->res, &e) == 0;
+    if ((rc = finish_flight(a, err)) < 0)
+        return rc;
+    /* Discarded when the write in flight failed: redone, so b is computed afresh. */
+    if (!staged || fstore_in_flight(a->fs) || !fstore_staged(a->fs))
+        return apply_and_emit(a, b, 0, err);
+    if (fstore_send(a->fs, &e) < 0) {
+        SS_LOG(LOG_WARNING, "features", "pipelined send failed (%s); applying synchronously",
+               e.msg);
+        return apply_and_emit(a, b, 0, err);
+    }
+    a->flight = fstore_in_flight(a->fs) ? b : NULL;
+    if (!a->flight)
+        return emit_batch(a, b, 0, err); /* nothing to write: duplicates only */
     return 0;
 }
 
-/* Batches whose Redis work is done but whose outputs may still be in flight: their offsets are
- * stored only once the producer has no message in flight (or after a flush), so delivery of
- * batch i overlaps the Redis work of batch i+1. */
+/* Batches whose Redis work is done but whose outputs may still be in flight: a batch's offsets
+ * are stored once all of its CustomerFeatures events are delivered (and, if it produced dead
+ * letters, once the producer is drained), in order, so delivery of batch i overlaps the work of
+ * the next batches; after output.max_pending_batches the loop flushes. */
 typedef struct pending {
     rd_kafka_message_t **msgs;
     size_t n;
+    uint64_t seq;
 } pending_t;
 
-/* Stores the offsets of every pending batch if the producer's queue is empty (always after a
- * flush when `flush` is set). Returns 0 or SS_ERR_FATAL (lost output: exit without storing). */
+/* Stores the offsets of the leading pending batches whose outputs are delivered (all of them
+ * after a flush when `flush` is set). Returns 0 or SS_ERR_FATAL (lost output: exit without
+ * storing). */
 static int complete_pending(app_t *a, pending_t *pend, size_t *npend, int flush, ss_err_t *err) {
-    if (*npend == 0)
+    /* The batch whose write is in flight is always the last one: it waits for its outputs. */
+    size_t keep = a->flight ? 1 : 0;
+    if (*npend <= keep)
         return 0;
     ss_kafka_producer_poll(a->prod, 0);
-    if (ss_kafka_producer_in_flight(a->prod) > 0) {
-        if (!flush)
-            return 0;
+    int drained = ss_kafka_producer_in_flight(a->prod) == 0;
+    if (!drained && flush) {
         if (ss_kafka_producer_flush(a->prod, 60000, err) < 0)
             return SS_ERR_FATAL;
+        drained = 1;
     }
     uint64_t lost = ss_kafka_producer_failed_take(a->prod);
     if (lost)
         return ss_err_set(err, SS_ERR_FATAL, "%llu output messages failed delivery",
                           (unsigned long long)lost);
-    for (size_t i = 0; i < *npend; i++) {
-        int rc = ss_kafka_consumer_store(a->cons, pend[i].msgs, pend[i].n, err);
-        ss_kafka_msgs_destroy(pend[i].msgs, pend[i].n);
-        pend[i].n = 0;
+    size_t done = 0;
+    while (done < *npend - keep) {
+        uint64_t r = pend[done].seq % SS_FEATURES_RING;
+        if (!drained && (a->undelivered[r] > 0 || a->dead[r]))
+            break;
+        int rc = ss_kafka_consumer_store(a->cons, pend[done].msgs, pend[done].n, err);
+        ss_kafka_msgs_destroy(pend[done].msgs, pend[done].n);
+        pend[done].n = 0;
+        done++;
         if (rc < 0)
             return rc;
     }
-    *npend = 0;
+    /* Rotate the stored entries (their message arrays) behind the remaining ones. */
+    for (size_t k = 0; k < done; k++) {
+        pending_t tmp = pend[0];
+        memmove(pend, pend + 1, (*npend - 1) * sizeof(*pend));
+        pend[*npend - 1] = tmp;
+    }
+    *npend -= done;
     return 0;
 }
 
@@ -346,6 +476,7 @@ static fstore_t *fstore_from_cfg(const ss_cfg_t *cfg, ss_redis_t *r) {
         .tz_offset_min = (int)ss_cfg_int(cfg, "demand.tz_offset_min"),
         .customer_ttl_ms = ss_cfg_int(cfg, "retention.customer_days") * RFM_DAY_MS,
         .demand_ttl_ms = ss_cfg_int(cfg, "retention.demand_days") * RFM_DAY_MS,
+        .fence_topic = ss_cfg_str(cfg, "topic.transactions"),
     };
     return fstore_new(r, &fo);
 }
@@ -409,6 +540,7 @@ static int run_service(const ss_cfg_t *cfg, ss_err_t *err) {
     a.out = (ss_buf_t)SS_BUF_INIT;
     a.topic_features = ss_cfg_str(cfg, "topic.features");
     a.max_bytes = (size_t)ss_cfg_int(cfg, "check.max_bytes");
+    a.check_key = ss_cfg_bool(cfg, "check.key");
     a.check.max_amount = ss_cfg_double(cfg, "check.max_amount");
     a.check.max_future_ms = ss_cfg_int(cfg, "check.max_future_ms");
     a.check.max_past_ms = ss_cfg_int(cfg, "check.max_past_ms");
@@ -419,23 +551,30 @@ static int run_service(const ss_cfg_t *cfg, ss_err_t *err) {
     size_t bs = (size_t)ss_cfg_int(cfg, "batch.size");
     int wait_ms = (int)ss_cfg_int(cfg, "batch.wait.ms");
     size_t max_pend = (size_t)ss_cfg_int(cfg, "output.max_pending_batches");
-    pending_t *pend = ss_xcalloc(max_pend, sizeof(*pend));
+    /* One more entry than max_pend: the batch in flight stays pending across a flush. */
+    pending_t *pend = ss_xcalloc(max_pend + 1, sizeof(*pend));
     size_t npend = 0;
-    for (size_t i = 0; i < max_pend; i++)
+    for (size_t i = 0; i <= max_pend; i++)
         pend[i].msgs = ss_xcalloc(bs, sizeof(*pend[i].msgs));
     ss_http_t *http = NULL;
+    ss_schemareg_t *sr = NULL;
     int rc = 0;
     int32_t fid = 0;
     app_metrics(&a);
 
-    if (!(a.reg = ss_avro_reg_new(ss_cfg_str(cfg, "schemas.dir"), err)) ||
+    if (!(a.reg = ss_schemareg_open(
+              cfg, (const char *[]){"topic.transactions", "topic.dlq", "topic.features", NULL}, &sr,
+              err)) ||
         !(a.codec = ss_avro_txn_codec_new(a.reg, err)) ||
         ss_avro_reg_current_id(a.reg, "customer-features", &fid, err) < 0 ||
         !(a.fw = ss_avro_writer_new(a.reg, fid, err))) {
         rc = SS_ERR_FATAL;
         goto out;
     }
-    ss_kafka_producer_opts_t po = {.client_id = "streamscore-features", .linger_ms = 1};
+    ss_kafka_producer_opts_t po = {.client_id = "streamscore-features",
+                                   .linger_ms = 1,
+                                   .on_delivery = on_delivery,
+                                   .opaque = &a};
     if (!(a.prod = ss_kafka_producer_new(cfg, &po, err)) ||
         !(a.dlq = ss_dlq_new(a.prod, a.reg, ss_cfg_str(cfg, "topic.dlq"), "features", err))) {
         rc = SS_ERR_FATAL;
@@ -467,6 +606,9 @@ static int run_service(const ss_cfg_t *cfg, ss_err_t *err) {
         rc = SS_ERR_FATAL;
         goto out;
     }
+    ss_kafka_consumer_metrics(a.cons, a.m);
+    ss_kafka_producer_metrics(a.prod, a.m);
+    ss_metrics_add_process(a.m);
     if (ss_cfg_int(cfg, "metrics.port") > 0) {
         ss_http_opts_t ho = {.bind_addr = ss_cfg_str(cfg, "metrics.bind"),
                              .port = (int)ss_cfg_int(cfg, "metrics.port"),
@@ -484,23 +626,32 @@ static int run_service(const ss_cfg_t *cfg, ss_err_t *err) {
         if (http)
             ss_http_heartbeat(http);
         rd_kafka_message_t **msgs = pend[npend].msgs;
-        int n = ss_kafka_consumer_poll_batch(a.cons, msgs, bs, wait_ms, err);
+        /* With a write in flight, take only what is already fetched: if nothing is, finish
+         * that write now rather than holding its outputs for a whole batch wait. */
+        int n = ss_kafka_consumer_poll_batch(a.cons, msgs, bs, a.flight ? 0 : wait_ms, err);
         if (n < 0) {
             rc = n;
             break;
         }
         if (n == 0) {
-            if ((rc = ss_kafka_producer_check(a.prod, err)) < 0 ||
+            if ((rc = finish_flight(&a, err)) < 0 ||
+                (rc = ss_kafka_producer_check(a.prod, err)) < 0 ||
                 (rc = complete_pending(&a, pend, &npend, 1, err)) < 0)
                 break;
             continue;
         }
+        a.seq++;
+        a.undelivered[a.seq % SS_FEATURES_RING] = 0;
+        a.dead[a.seq % SS_FEATURES_RING] = 0;
+        pend[npend].seq = a.seq;
         pend[npend++].n = (size_t)n;
         if ((rc = process_batch(&a, msgs, (size_t)n, err)) < 0)
             break;
         if ((rc = complete_pending(&a, pend, &npend, npend == max_pend, err)) < 0)
             break;
     }
+    if (rc == 0)
+        rc = finish_flight(&a, err);
     if (rc == 0)
         rc = complete_pending(&a, pend, &npend, 1, err);
     if (rc == SS_ERR_RETRIABLE && g_stop)
@@ -511,7 +662,7 @@ out:
         if (ss_kafka_producer_flush(a.prod, 30000, &fe) < 0)
             SS_LOG(LOG_ERR, "features", "final flush: %s", fe.msg);
     }
-    for (size_t i = 0; i < max_pend; i++) {
+    for (size_t i = 0; i <= max_pend; i++) {
         ss_kafka_msgs_destroy(pend[i].msgs, pend[i].n); /* unfinished: not stored */
         free(pend[i].msgs);
     }
@@ -530,13 +681,18 @@ out:
     ss_avro_writer_destroy(a.fw);
     ss_avro_txn_codec_destroy(a.codec);
     ss_avro_reg_destroy(a.reg);
+    ss_schemareg_destroy(sr);
     fcheck_release(&a.check);
-    for (size_t i = 0; i < a.cap; i++)
-        ss_txn_release(&a.txns[i]);
-    free(a.txns);
-    free(a.ptrs);
-    free(a.msg_of);
-    free(a.res);
+    for (int s = 0; s < 2; s++) {
+        fbatch_t *b = &a.slot[s];
+        for (size_t i = 0; i < b->cap; i++)
+            ss_txn_release(&b->txns[i]);
+        free(b->txns);
+        free(b->ptrs);
+        free(b->parts);
+        free(b->msg_of);
+        free(b->res);
+    }
     ss_buf_release(&a.out);
     ss_metrics_destroy(a.m);
     return rc;

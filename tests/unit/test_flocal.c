@@ -22,6 +22,7 @@ static uint32_t rnd(uint32_t n) {
 
 #define T0 INT64_C(1291190760000)
 #define DAY RFM_DAY_MS
+#define NOW_MS INT64_C(1700000000000) /* wall clock given to flocal_apply */
 
 static void make_order(ss_txn_t *t, int i) {
     ss_txn_clear(t);
@@ -60,22 +61,57 @@ static void fake_set(json_t *db, const char *key, const char *f, const char *v, 
     json_object_set_new(fake_hash(db, key), f, json_stringn_nocheck(v, vlen));
 }
 
+/* Splits a RESP plan (n bulk strings) into offsets and lengths (static arrays: one plan at a
+ * time); checks the framing on the way. */
+static void plan_split(const ss_buf_t *buf, size_t n, const size_t **off, const size_t **len) {
+    static size_t *o, *l, cap;
+    if (n > cap) {
+        cap = n * 2;
+        o = realloc(o, cap * sizeof(*o));
+        l = realloc(l, cap * sizeof(*l));
+    }
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(pos < buf->len && buf->buf[pos] == '$', "argument %zu is not a bulk string",
+                      i);
+        char *end = NULL;
+        l[i] = strtoul(buf->buf + pos + 1, &end, 10);
+        ck_assert(end[0] == '\r' && end[1] == '\n');
+        o[i] = (size_t)(end + 2 - buf->buf);
+        pos = o[i] + l[i];
+        ck_assert(pos + 2 <= buf->len && buf->buf[pos] == '\r' && buf->buf[pos + 1] == '\n');
+        pos += 2;
+    }
+    ck_assert_uint_eq(pos, buf->len);
+    *off = o;
+    *len = l;
+}
+
+/* Number of operations `op` in a plan. */
+static size_t plan_count(const ss_buf_t *buf, size_t n, char op) {
+    const size_t *off, *len;
+    plan_split(buf, n, &off, &len);
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += len[i] == 1 && buf->buf[off[i]] == op;
+    return c;
+}
+
 /* Runs a write plan like features_write.lua; returns 1 (nothing written) when a fence fails. */
-static int run_plan(json_t *db, const ss_buf_t *buf, const size_t *off, const size_t *len,
-                    size_t n) {
+static int run_plan(json_t *db, const ss_buf_t *buf, size_t n) {
+    const size_t *off, *len;
+    plan_split(buf, n, &off, &len);
     char *a[5];
 #define ARG(k) (buf->buf + off[(k)])
 #define DUP(k) strndup(ARG(k), len[(k)])
     size_t i = 0;
-    for (; i < n && (ARG(i)[0] == 'C' || ARG(i)[0] == 'A'); i += 3) {
+    for (; i < n && (ARG(i)[0] == 'F' || ARG(i)[0] == 'A'); i += 3) {
         a[0] = DUP(i + 1);
         a[1] = DUP(i + 2);
         json_t *h = json_object_get(db, a[0]);
         int stale;
-        if (ARG(i)[0] == 'C') {
-            json_t *st = json_object_get(h, "st");
-            size_t have = st ? json_string_length(st) : 0;
-            stale = have != len[i + 2] || (have && memcmp(json_string_value(st), ARG(i + 2), have));
+        if (ARG(i)[0] == 'F') { /* the fence key holds the owner's epoch as a string */
+            stale = !json_is_string(h) || strcmp(json_string_value(h), a[1]) != 0;
         } else {
             stale = json_object_get(h, a[1]) != NULL;
         }
@@ -98,19 +134,24 @@ static int run_plan(json_t *db, const ss_buf_t *buf, const size_t *off, const si
             free(a[0]);
             free(a[1]);
             i += 3 + 2 * (size_t)c;
-        } else if (op == 'I') {
+        } else if (op == 'J') { /* add d_k to integer field f_k of hash key, k = 1..n */
             a[0] = DUP(i + 1);
             a[1] = DUP(i + 2);
-            a[2] = DUP(i + 3);
+            long c = atol(a[1]);
             json_t *h = fake_hash(db, a[0]);
-            json_t *cur = json_object_get(h, a[1]);
-            long long v = (cur ? atoll(json_string_value(cur)) : 0) + atoll(a[2]);
-            char tmp[32];
-            snprintf(tmp, sizeof(tmp), "%lld", v);
-            json_object_set_new(h, a[1], json_string(tmp));
-            for (int k = 0; k < 3; k++)
-                free(a[k]);
-            i += 4;
+            for (long k = 0; k < c; k++) {
+                char *f = DUP(i + 3 + 2 * k), *d = DUP(i + 4 + 2 * k);
+                json_t *cur = json_object_get(h, f);
+                long long v = (cur ? atoll(json_string_value(cur)) : 0) + atoll(d);
+                char tmp[32];
+                snprintf(tmp, sizeof(tmp), "%lld", v);
+                json_object_set_new(h, f, json_string(tmp));
+                free(f);
+                free(d);
+            }
+            free(a[0]);
+            free(a[1]);
+            i += 3 + 2 * (size_t)c;
         } else if (op == 'X') {
             i += 3;
         } else if (op == 'M' || op == 'm') {
@@ -133,6 +174,23 @@ static int run_plan(json_t *db, const ss_buf_t *buf, const size_t *off, const si
 #undef ARG
 #undef DUP
     return 0;
+}
+
+/* One partition (0) whose fence key holds the owner's epoch in the fake Redis. */
+#define FENCE_KEY "ss:fence:{transactions:0}"
+
+/* Makes `epoch` the current owner epoch of partition 0 (what INCR of the fence key does). */
+static void fake_fence(json_t *db, int64_t epoch) {
+    char b[32];
+    snprintf(b, sizeof(b), "%" PRId64, epoch);
+    json_object_set_new(db, FENCE_KEY, json_string(b));
+}
+
+/* flocal_apply fenced by partition 0's epoch. */
+static size_t apply_fenced(flocal_t *l, const ss_txn_t *const *t, size_t n, int64_t now_ms,
+                           int64_t epoch, fstore_result_t *res, ss_buf_t *plan) {
+    const char *keys[1] = {FENCE_KEY};
+    return flocal_apply(l, t, n, now_ms, keys, &epoch, 1, res, plan);
 }
 
 /* What fstore's local_load does, against the fake Redis. */
@@ -307,8 +365,8 @@ static void run_stream(uint64_t seed, int64_t lateness, int reload_every) {
     flocal_t *l =
         flocal_new("ss:", lateness, 0, seed % 3 ? 400 * DAY : 0, seed % 2 ? 800 * DAY : 0);
     json_t *db = json_object();
+    fake_fence(db, 1);
     ss_buf_t plan = SS_BUF_INIT;
-    size_t *off = NULL, *len = NULL, pcap = 0;
     fstore_result_t *res = calloc(64, sizeof(*res));
     const ss_txn_t *ptrs[64];
     size_t counts[3] = {0}, batches = 0, n_late = 0;
@@ -321,8 +379,8 @@ static void run_stream(uint64_t seed, int64_t lateness, int reload_every) {
         if (reload_every && ++batches % (size_t)reload_every == 0)
             flocal_clear(l);
         fake_load(l, db, ptrs, k);
-        size_t na = flocal_apply(l, ptrs, k, res, &plan, &off, &len, &pcap);
-        ck_assert_int_eq(run_plan(db, &plan, off, len, na), 0);
+        size_t na = apply_fenced(l, ptrs, k, NOW_MS, 1, res, &plan);
+        ck_assert_int_eq(run_plan(db, &plan, na), 0);
         for (size_t j = 0; j < k; j++) {
             int late = 0;
             fstore_status_t want = fmodel_apply(m, ptrs[j], &late);
@@ -353,14 +411,12 @@ static void run_stream(uint64_t seed, int64_t lateness, int reload_every) {
         for (size_t j = 0; j < 50; j++)
             ptrs[j] = &orders[i + j];
         fake_load(l, db, ptrs, 50);
-        size_t na = flocal_apply(l, ptrs, 50, res, &plan, &off, &len, &pcap);
+        size_t na = apply_fenced(l, ptrs, 50, NOW_MS, 1, res, &plan);
         for (size_t j = 0; j < 50; j++)
             ck_assert_int_ne(res[j].status, FSTORE_APPLIED);
         ck_assert_int_eq(na, 0);
     }
     ss_buf_release(&plan);
-    free(off);
-    free(len);
     free(res);
     json_decref(db);
     flocal_destroy(l);
@@ -401,47 +457,95 @@ START_TEST(stale_writer_is_fenced) {
     flocal_t *zombie = flocal_new("ss:", 3600000, 0, 0, 0);
     flocal_t *owner = flocal_new("ss:", 3600000, 0, 0, 0);
     ss_buf_t plan = SS_BUF_INIT;
-    size_t *off = NULL, *len = NULL, pcap = 0, na;
+    size_t na;
     fstore_result_t res[2];
     const ss_txn_t *b0[1] = {&o[0]}, *b1[2] = {&o[1], &o[2]};
+    fake_fence(db, 1); /* the zombie's epoch while it owned the partition */
     fake_load(zombie, db, b0, 1);
-    na = flocal_apply(zombie, b0, 1, res, &plan, &off, &len, &pcap);
-    ck_assert_int_eq(run_plan(db, &plan, off, len, na), 0);
-    /* The partition moves: the owner applies order 1 and the anonymous order 2. */
+    na = apply_fenced(zombie, b0, 1, NOW_MS, 1, res, &plan);
+    ck_assert_int_eq(run_plan(db, &plan, na), 0);
+    /* The partition moves: the owner takes epoch 2, applies order 1 and the anonymous order 2. */
+    fake_fence(db, 2);
     fake_load(owner, db, b1, 2);
-    na = flocal_apply(owner, b1, 2, res, &plan, &off, &len, &pcap);
+    na = apply_fenced(owner, b1, 2, NOW_MS, 2, res, &plan);
     ck_assert_int_eq(res[0].status, FSTORE_APPLIED);
-    ck_assert_int_eq(run_plan(db, &plan, off, len, na), 0);
+    ck_assert_int_eq(run_plan(db, &plan, na), 0);
     json_t *before = json_deep_copy(db);
-    /* The zombie, still caching C1, gets the same batch: stale. */
+    /* The zombie, still caching C1 and holding epoch 1, gets the same batch: stale. */
     fake_load(zombie, db, b1, 2);
-    na = flocal_apply(zombie, b1, 2, res, &plan, &off, &len, &pcap);
+    na = apply_fenced(zombie, b1, 2, NOW_MS, 1, res, &plan);
     ck_assert_int_eq(res[0].status, FSTORE_APPLIED); /* wrongly, from its stale cache */
-    ck_assert_int_eq(run_plan(db, &plan, off, len, na), 1);
+    ck_assert_int_eq(run_plan(db, &plan, na), 1);
     ck_assert(json_equal(before, db));
-    /* Reloaded, it sees both orders as duplicates and writes nothing. */
+    /* Reloaded under a new epoch, it sees both orders as duplicates and writes nothing. */
     flocal_clear(zombie);
+    fake_fence(db, 3);
     fake_load(zombie, db, b1, 2);
-    na = flocal_apply(zombie, b1, 2, res, &plan, &off, &len, &pcap);
+    na = apply_fenced(zombie, b1, 2, NOW_MS, 3, res, &plan);
     ck_assert_int_eq(res[0].status, FSTORE_DUPLICATE);
     ck_assert_int_eq(res[1].status, FSTORE_DUPLICATE);
     ck_assert_int_eq(na, 0);
-    /* An anonymous order alone: fenced by its order id. */
+    /* An anonymous order alone, even under the current epoch: fenced by its order id (a copy
+     * produced under another key, consumed from another partition). */
     flocal_t *z2 = flocal_new("ss:", 3600000, 0, 0, 0);
     const ss_txn_t *b2[1] = {&o[2]};
-    na = flocal_apply(z2, b2, 1, res, &plan, &off, &len, &pcap);
+    na = apply_fenced(z2, b2, 1, NOW_MS, 3, res, &plan);
     ck_assert_int_eq(res[0].status, FSTORE_APPLIED);
-    ck_assert_int_eq(run_plan(db, &plan, off, len, na), 1);
+    ck_assert_int_eq(run_plan(db, &plan, na), 1);
     json_decref(before);
     flocal_destroy(z2);
     flocal_destroy(zombie);
     flocal_destroy(owner);
     ss_buf_release(&plan);
-    free(off);
-    free(len);
     json_decref(db);
     for (int i = 0; i < 3; i++)
         ss_txn_release(&o[i]);
+}
+END_TEST
+
+/* PEXPIRE goes out when a key is first written, then only once the refresh interval has passed
+ * on the wall clock, not with every update. */
+START_TEST(ttl_refreshed_at_most_hourly) {
+    ss_txn_t o[4] = {SS_TXN_INIT, SS_TXN_INIT, SS_TXN_INIT, SS_TXN_INIT};
+    for (int i = 0; i < 4; i++)
+        make_order(&o[i], i);
+    for (int i = 0; i < 4;
+         i++) { /* one customer, one store and day: one customer key, one dm key */
+        o[i].has_customer = 1;
+        snprintf(o[i].customer_id, sizeof(o[i].customer_id), "C1");
+        o[i].event_time_ms = T0 + i;
+        o[i].kind = SS_TXN_PURCHASE;
+        snprintf(o[i].store_id, sizeof(o[i].store_id), "S1");
+    }
+    flocal_t *l = flocal_new("ss:", 3600000, 0, 400 * DAY, 800 * DAY);
+    json_t *db = json_object();
+    fake_fence(db, 1);
+    ss_buf_t plan = SS_BUF_INIT;
+    fstore_result_t res[1];
+    const int64_t at[4] = {NOW_MS, NOW_MS + 60000, NOW_MS + FLOCAL_TTL_REFRESH_MS - 1,
+                           NOW_MS + FLOCAL_TTL_REFRESH_MS};
+    const size_t want[4] = {2, 0, 0, 2};
+    for (int i = 0; i < 4; i++) {
+        const ss_txn_t *b[1] = {&o[i]};
+        fake_load(l, db, b, 1);
+        size_t na = apply_fenced(l, b, 1, at[i], 1, res, &plan);
+        ck_assert_int_eq(res[0].status, FSTORE_APPLIED);
+        ck_assert_uint_eq(plan_count(&plan, na, 'X'), want[i]);
+        ck_assert_int_eq(run_plan(db, &plan, na), 0);
+    }
+    /* A dropped cache (rebalance, failed write) forgets the refresh times: sent again. */
+    flocal_clear(l);
+    o[0].event_time_ms += 10;
+    snprintf(o[0].order_id, sizeof(o[0].order_id), "fresh-order");
+    const ss_txn_t *b[1] = {&o[0]};
+    fake_load(l, db, b, 1);
+    size_t na = apply_fenced(l, b, 1, at[3] + 1, 1, res, &plan);
+    ck_assert_uint_eq(plan_count(&plan, na, 'X'), 2);
+    for (int i = 0; i < 4; i++)
+        ss_txn_release(&o[i]);
+    ss_buf_release(&plan);
+    json_decref(db);
+    flocal_destroy(l);
 }
 END_TEST
 
@@ -460,6 +564,7 @@ Suite *flocal_suite(void) {
     tcase_add_test(tc, random_streams_match_model);
     tcase_add_test(tc, reloads_from_redis_match_model);
     tcase_add_test(tc, stale_writer_is_fenced);
+    tcase_add_test(tc, ttl_refreshed_at_most_hourly);
     tcase_add_test(tc, write_script_is_embedded);
     suite_add_tcase(s, tc);
     return s;

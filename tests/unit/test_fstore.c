@@ -147,6 +147,26 @@ START_TEST(check_amount_and_clock) {
 }
 END_TEST
 
+START_TEST(check_key_is_customer_or_store) {
+    ss_txn_t t = SS_TXN_INIT;
+    ss_err_t err = SS_ERR_INIT;
+    one_line_txn(&t, "o1", INT64_C(1323435000000), 1, 1.0);
+    ck_assert_int_eq(fcheck_key(&t, "c1", 2, &err), 0);
+    ck_assert_int_eq(fcheck_key(&t, "c10", 3, &err), SS_ERR_INVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "is not the order's customer_id 'c1'"));
+    ck_assert_int_eq(fcheck_key(&t, "s1", 2, &err),
+                     SS_ERR_INVAL); /* the store: not for a customer */
+    ck_assert_int_eq(fcheck_key(&t, NULL, 0, &err), SS_ERR_INVAL);
+    ck_assert_int_eq(fcheck_key(&t, "c", 1, &err), SS_ERR_INVAL);
+    t.has_customer = 0; /* anonymous: keyed by store */
+    t.customer_id[0] = '\0';
+    ck_assert_int_eq(fcheck_key(&t, "s1", 2, &err), 0);
+    ck_assert_int_eq(fcheck_key(&t, "", 0, &err), SS_ERR_INVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "store_id 's1'"));
+    ss_txn_release(&t);
+}
+END_TEST
+
 Suite *fstore_suite(void) {
     Suite *s = suite_create("fstore");
     TCase *tc = tcase_create("core");
@@ -156,6 +176,7 @@ Suite *fstore_suite(void) {
     tcase_add_test(tc, script_is_embedded);
     tcase_add_test(tc, redis_error_classes);
     tcase_add_test(tc, check_amount_and_clock);
+    tcase_add_test(tc, check_key_is_customer_or_store);
     suite_add_tcase(s, tc);
     return s;
 }

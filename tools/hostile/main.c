@@ -115,7 +115,8 @@ static int check(const ss_cfg_t *cfg, ss_err_t *err) {
         int rc = ss_avro_txn_decode(codec, b.len ? b.buf : NULL, b.len, &t, &e);
         if (rc == 0)
             rc = ss_txn_validate(&t, NULL, &e);
-        const char *got = rc < 0 ? ss_dlq_code_for(rc) : "ACCEPTED";
+        const char *got =
+            rc < 0 ? ss_dlq_code_for_payload(reg, rc, b.len ? b.buf : NULL, b.len) : "ACCEPTED";
         if (k->level == HCORP_PURE &&
             (rc == 0 || !strstr(e.msg, k->reason) || strcmp(got, k->code) != 0))
             bad++;
@@ -139,6 +140,20 @@ typedef struct prod {
     ss_txn_t t;
     ss_buf_t val, key, js;
 } prod_t;
+
+/* A stateful entry (the conflicting duplicate) and its original go out under the original's
+ * customer id, as a well-behaved producer keys them: the features service owns a customer's
+ * state per partition and dead-letters orders keyed otherwise. Leaves s->t as the original. */
+static int state_key(prod_t *s, size_t i, ss_err_t *err) {
+    ss_buf_t tmp = SS_BUF_INIT;
+    int rc = hcorp_build_original(i, &s->o, &tmp, &s->t, err);
+    ss_buf_release(&tmp);
+    if (rc < 0)
+        return rc;
+    ss_buf_reset(&s->key);
+    ss_buf_adds(&s->key, s->t.has_customer ? s->t.customer_id : s->t.store_id);
+    return 0;
+}
 
 static int send_msg(prod_t *s, ss_err_t *err) {
     s->msgs++;
@@ -212,10 +227,8 @@ static int produce(const ss_cfg_t *cfg, ss_err_t *err) {
         if (hcorp_kind(i)->level != HCORP_STATE || !selected(only, hcorp_kind(i)->name))
             continue;
         ss_buf_reset(&s.val);
-        ss_buf_reset(&s.key);
-        hcorp_key(i, &s.key);
         if ((rc = hcorp_build_original(i, &s.o, &s.val, &s.t, err)) == 0 &&
-            (rc = send_msg(&s, err)) == 0) {
+            (rc = state_key(&s, i, err)) == 0 && (rc = send_msg(&s, err)) == 0) {
             s.valid++;
             record(&s);
         }
@@ -223,10 +236,13 @@ static int produce(const ss_cfg_t *cfg, ss_err_t *err) {
     for (size_t i = 0; i < hcorp_count() && rc == 0 && !stop; i++) {
         if (!selected(only, hcorp_kind(i)->name))
             continue;
-        ss_buf_reset(&s.val);
         ss_buf_reset(&s.key);
         hcorp_key(i, &s.key);
-        if ((rc = hcorp_build(i, &s.o, &s.val, err)) == 0 && (rc = send_msg(&s, err)) == 0)
+        if (hcorp_kind(i)->level == HCORP_STATE)
+            rc = state_key(&s, i, err);
+        ss_buf_reset(&s.val);
+        if (rc == 0 && (rc = hcorp_build(i, &s.o, &s.val, err)) == 0 &&
+            (rc = send_msg(&s, err)) == 0)
             s.hostile++;
         if (rc == 0)
             rc = send_valid(&s, every, nvalid, err);
