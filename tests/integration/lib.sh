@@ -144,3 +144,50 @@ ss_broker_up() { kill -USR2 "$SS_STACK_PID"; }
 
 # ss_topic base: a topic name unique to this test run (letters, digits, '-').
 ss_topic() { echo "$1-$$-$RANDOM"; }
+
+# ss_stack_ctl COMMAND...: sends each argument as one command line to the running stack's
+# control directory (see tools/stack/stack_ctl.h: errors, broker-errors, pending, clear,
+# topic-error, rtt, down, up, leader), waits for the answers and prints them ("ok ..." lines).
+# Fails (returns 1, answers on stderr) if the stack answers "error: ..." to any line.
+ss_stack_ctl() {
+    local dir=${SS_STACK_CTL:-$SS_TEST_DIR/stack.ctl} name
+    name="c$(date +%s%N)-$$-$RANDOM"
+    printf '%s\n' "$@" >"$dir/$name.tmp" && mv "$dir/$name.tmp" "$dir/$name.cmd" ||
+        { echo "[$SS_TEST_NAME] cannot write to the stack's control directory $dir" >&2; return 1; }
+    ss_wait_for 10 test -e "$dir/$name.out" || return 1
+    if grep -q '^error' "$dir/$name.out"; then
+        cat "$dir/$name.out" >&2
+        rm -f "$dir/$name.out"
+        return 1
+    fi
+    cat "$dir/$name.out"
+    rm -f "$dir/$name.out"
+}
+
+# ss_broker_errors API COUNT ERR...: the next COUNT requests of type API (Produce, Fetch,
+# OffsetCommit, ...; any broker) fail with the given errors in turn (librdkafka names:
+# NOT_LEADER_FOR_PARTITION or NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT, _TRANSPORT for a
+# disconnect ...). Cluster-wide: rd_kafka_mock_push_request_errors. A broker that was given
+# errors for API with ss_broker_errors_on ignores these (docs/reliability.md).
+ss_broker_errors() {
+    local api=$1 count=$2
+    shift 2
+    local IFS=,
+    ss_stack_ctl "errors $api $count $*" >/dev/null
+}
+
+# ss_broker_errors_on BROKER|all API COUNT ERR[:DELAY_MS]...: the same on one broker (all: on
+# each broker), each error with an optional response delay; NO_ERROR:DELAY delays a successful
+# response (rd_kafka_mock_broker_push_request_error_rtts). Count them with ss_broker_errors_pending.
+ss_broker_errors_on() {
+    local broker=$1 api=$2 count=$3
+    shift 3
+    local IFS=,
+    ss_stack_ctl "broker-errors $broker $api $count $*" >/dev/null
+}
+
+# ss_broker_errors_pending BROKER|all API: prints how many errors pushed by ss_broker_errors_on
+# are not consumed yet (cluster-wide errors cannot be counted in librdkafka 2.0.2).
+ss_broker_errors_pending() {
+    ss_stack_ctl "pending $1 $2" | sed -n 's/^ok //p'
+}

@@ -4,6 +4,8 @@
  *   SIGINT/SIGTERM  stop everything (redis killed, temp dir and conf files removed)
  *   SIGUSR1/SIGUSR2 take broker `fault.broker` down / bring it up again (fault tests)
  *   SIGHUP          restart redis-server on the same port and data dir (after a test killed it)
+ * and serves its control directory (`control`, default `<out>.ctl/` beside the conf file; see
+ * stack_ctl.h): broker request errors, delays, outages and leader moves for fault tests.
  * See docs/operations.md "Local stack". */
 #include <errno.h>
 #include <signal.h>
@@ -21,6 +23,7 @@
 #include "ss_err.h"
 #include "ss_kafka.h"
 #include "ss_log.h"
+#include "stack_ctl.h"
 #include "stack_redis.h"
 #include "stack_topics.h"
 
@@ -40,6 +43,10 @@ static const ss_cfg_def_t defs[] = {
      0},
     {"replication", SS_CFG_INT, "3", 1, 10, "replication factor of created topics", 0},
     {"fault.broker", SS_CFG_INT, "1", 1, 10, "broker id that SIGUSR1/SIGUSR2 take down/up", 0},
+    {"control", SS_CFG_STR, "", 0, 0,
+     "control directory for injected broker errors (NAME.cmd in, NAME.out back; see "
+     "docs/reliability.md); empty: <out without .conf>.ctl",
+     0},
     {"no-redis", SS_CFG_BOOL, "false", 0, 0, "do not start redis-server", 0},
     {"redis-port", SS_CFG_INT, "0", 0, 65535, "redis port (0: a free loopback port)", 0},
     {"redis-server", SS_CFG_STR, "redis-server", 0, 0, "redis-server executable", 0},
@@ -92,13 +99,21 @@ static int write_file(const char *path, const char *text, ss_err_t *err) {
     return 0;
 }
 
-static void env_path(const char *conf, char *out, size_t size) {
+/* conf path with its ".conf" suffix (if any) replaced by ext */
+static void sibling_path(const char *conf, const char *ext, char *out, size_t size) {
     size_t n = strlen(conf);
     if (n > 5 && strcmp(conf + n - 5, ".conf") == 0)
-        snprintf(out, size, "%.*s.env", (int)(n - 5), conf);
+        snprintf(out, size, "%.*s%s", (int)(n - 5), conf, ext);
     else
-        snprintf(out, size, "%s.env", conf);
+        snprintf(out, size, "%s%s", conf, ext);
 }
+
+static void env_path(const char *conf, char *out, size_t size) {
+    sibling_path(conf, ".env", out, size);
+}
+
+/* The control directory's path, set once by main before the first write_outputs. */
+static char ctl_dir[4200];
 
 static int write_outputs(const char *conf, const char *brokers, stk_redis_t *redis, const char *dir,
                          ss_err_t *err) {
@@ -121,8 +136,8 @@ static int write_outputs(const char *conf, const char *brokers, stk_redis_t *red
              "# source me: written by streamscore-stack\n"
              "export SS_STACK_CONF='%s'\nexport SS_STACK_PID=%d\nexport BROKERS='%s'\n"
              "export SS_BROKERS='%s'\nexport REDIS_HOST=127.0.0.1\nexport REDIS_PORT=%d\n"
-             "export SS_REDIS_PID=%d\n",
-             conf, (int)getpid(), brokers, brokers, port, rpid);
+             "export SS_REDIS_PID=%d\nexport SS_STACK_CTL='%s'\n",
+             conf, (int)getpid(), brokers, brokers, port, rpid, ctl_dir);
     return write_file(envp, text, err);
 }
 
@@ -136,7 +151,7 @@ int main(int argc, char **argv) {
     stk_redis_t *redis = NULL;
     char dir[] = "/tmp/ss-stack.XXXXXX", conf_path[4096], envp[4200], errstr[512];
     const char *brokers;
-    int have_dir = 0, wrote = 0, rc = 1, fault;
+    int have_dir = 0, have_ctl = 0, wrote = 0, rc = 1, fault, nbrokers, ctl_failed = 0;
     struct sigaction sa;
 
     ss_log_init("stack");
@@ -169,7 +184,12 @@ int main(int argc, char **argv) {
         else
             snprintf(conf_path, sizeof(conf_path), "%s/%s", cwd, out);
         env_path(conf_path, envp, sizeof(envp));
+        if (*ss_cfg_str(cfg, "control"))
+            snprintf(ctl_dir, sizeof(ctl_dir), "%s", ss_cfg_str(cfg, "control"));
+        else
+            sibling_path(conf_path, ".ctl", ctl_dir, sizeof(ctl_dir));
     }
+    nbrokers = (int)ss_cfg_int(cfg, "brokers.count");
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -231,14 +251,22 @@ int main(int argc, char **argv) {
             goto fail;
     }
 
-    if (mkdirs_for(conf_path, &err) < 0 ||
-        write_outputs(conf_path, brokers, redis, have_dir ? dir : "-", &err) < 0)
+    if (mkdirs_for(conf_path, &err) < 0 || mkdirs_for(ctl_dir, &err) < 0)
+        goto fail;
+    if (mkdir(ctl_dir, 0755) < 0 && errno != EEXIST) {
+        ss_err_set_errno(&err, SS_ERR_IO, errno, "cannot create control directory '%s'", ctl_dir);
+        goto fail;
+    }
+    have_ctl = 1;
+    /* the directory of a killed stack may hold old commands: start empty */
+    stk_ctl_clean(ctl_dir, 0);
+    if (write_outputs(conf_path, brokers, redis, have_dir ? dir : "-", &err) < 0)
         goto fail;
     wrote = 1;
     printf("brokers=%s\n", brokers);
     if (redis)
         printf("redis=127.0.0.1:%d\n", stk_redis_port(redis));
-    printf("conf=%s\nenv=%s\npid=%d\nready\n", conf_path, envp, (int)getpid());
+    printf("conf=%s\nenv=%s\ncontrol=%s\npid=%d\nready\n", conf_path, envp, ctl_dir, (int)getpid());
     fflush(stdout);
     SS_LOG(LOG_NOTICE, "stack", "ready brokers=%s conf=%s", brokers, conf_path);
 
@@ -255,6 +283,11 @@ int main(int argc, char **argv) {
         }
         if (redis)
             stk_redis_alive(redis);
+        {
+            ss_err_t e2 = SS_ERR_INIT;
+            if (stk_ctl_poll_dir(ctl_dir, mc, nbrokers, &e2) < 0 && !ctl_failed++)
+                SS_LOG(LOG_ERR, "stack", "%s", e2.msg);
+        }
         if (hup) {
             hup = 0;
             if (redis) {
@@ -287,6 +320,8 @@ out:
         unlink(conf_path);
         unlink(envp);
     }
+    if (have_ctl)
+        stk_ctl_clean(ctl_dir, 1);
     if (mc)
         rd_kafka_mock_cluster_destroy(mc);
     if (rk)
