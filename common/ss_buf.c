@@ -105,3 +105,30 @@ char *ss_buf_detach(ss_buf_t *b, size_t *len) {
     ss_buf_init(b, 0);
     return r;
 }
+
+void ss_buf_add_xml(ss_buf_t *b, const char *s) {
+    if (!s)
+        return;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '&':
+            ss_buf_add(b, "&amp;", 5);
+            break;
+        case '<':
+            ss_buf_add(b, "&lt;", 4);
+            break;
+        case '>':
+            ss_buf_add(b, "&gt;", 4);
+            break;
+        case '"':
+            ss_buf_add(b, "&quot;", 6);
+            break;
+        case '\'':
+            ss_buf_add(b, "&#39;", 5);
+            break;
+        default:
+            if (*p >= 0x20 || *p == '\t' || *p == '\n')
+                ss_buf_addch(b, *p);
+        }
+    }
+}

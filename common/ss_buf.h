@@ -34,6 +34,10 @@ void ss_buf_add(ss_buf_t *b, const void *data, size_t n);
 void ss_buf_addch(ss_buf_t *b, int c);
 /* Appends a C string (copies). */
 void ss_buf_adds(ss_buf_t *b, const char *s);
+/* Appends s (NUL-terminated; NULL appends nothing) escaped for XML/HTML text and attribute
+ * values: & < > " ' as entities; control characters other than tab and newline dropped (they
+ * are not allowed in XML 1.0). */
+void ss_buf_add_xml(ss_buf_t *b, const char *s);
 /* Appends printf-formatted text. */
 void ss_buf_addf(ss_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ss_buf_vaddf(ss_buf_t *b, const char *fmt, va_list ap);

@@ -173,20 +173,30 @@ static int64_t json_int(json_t *obj, const char *key, int64_t def) {
     return json_is_integer(v) ? (int64_t)json_integer_value(v) : def;
 }
 
-int ss_kafka_stats_parse_lag(const char *json, ss_kafka_lag_t *out, size_t max, ss_err_t *err) {
+/* Returns new: the statistics JSON object, or NULL with SS_ERR_DECODE in err. */
+static json_t *stats_root(const char *json, ss_err_t *err) {
     json_error_t jerr;
+    json_t *root = json_loads(json ? json : "", 0, &jerr);
+    if (!root) {
+        ss_err_set(err, SS_ERR_DECODE, "cannot parse kafka statistics: %s at line %d", jerr.text,
+                   jerr.line);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        ss_err_set(err, SS_ERR_DECODE, "cannot parse kafka statistics: not an object");
+        return NULL;
+    }
+    return root;
+}
+
+int ss_kafka_stats_parse_lag(const char *json, ss_kafka_lag_t *out, size_t max, ss_err_t *err) {
     json_t *root, *topics, *tobj;
     const char *tname;
     size_t found = 0;
 
-    root = json_loads(json ? json : "", 0, &jerr);
-    if (!root)
-        return ss_err_set(err, SS_ERR_DECODE, "cannot parse kafka statistics: %s at line %d",
-                          jerr.text, jerr.line);
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return ss_err_set(err, SS_ERR_DECODE, "cannot parse kafka statistics: not an object");
-    }
+    if (!(root = stats_root(json, err)))
+        return SS_ERR_DECODE;
     topics = json_object_get(root, "topics");
     json_object_foreach(topics, tname, tobj) {
         json_t *parts = json_object_get(tobj, "partitions"), *pobj;
@@ -218,19 +228,12 @@ static int cmp_broker(const void *a, const void *b) {
 
 int ss_kafka_stats_parse_brokers(const char *json, ss_kafka_broker_stat_t *out, size_t max,
                                  int64_t *rebalances, ss_err_t *err) {
-    json_error_t jerr;
     json_t *root, *bobj, *cgrp;
     const char *bname;
     size_t found = 0;
 
-    root = json_loads(json ? json : "", 0, &jerr);
-    if (!root)
-        return ss_err_set(err, SS_ERR_DECODE, "cannot parse kafka statistics: %s at line %d",
-                          jerr.text, jerr.line);
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return ss_err_set(err, SS_ERR_DECODE, "cannot parse kafka statistics: not an object");
-    }
+    if (!(root = stats_root(json, err)))
+        return SS_ERR_DECODE;
     json_object_foreach(json_object_get(root, "brokers"), bname, bobj) {
         int64_t id = json_int(bobj, "nodeid", -1);
         if (id < 0 || id > INT32_MAX)

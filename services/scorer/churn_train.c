@@ -685,27 +685,6 @@ void churn_report_text(const churn_run_t *r, ss_buf_t *out) {
     }
 }
 
-static void svg_escape(ss_buf_t *out, const char *s) {
-    for (; *s; s++) {
-        switch (*s) {
-        case '<':
-            ss_buf_adds(out, "&lt;");
-            break;
-        case '>':
-            ss_buf_adds(out, "&gt;");
-            break;
-        case '&':
-            ss_buf_adds(out, "&amp;");
-            break;
-        case '"':
-            ss_buf_adds(out, "&quot;");
-            break;
-        default:
-            ss_buf_addch(out, *s);
-        }
-    }
-}
-
 void churn_bar_svg(const char *title, const char *const *names, const double *values, size_t n,
                    ss_buf_t *out) {
     const int label_w = 200, bar_w = 440, row_h = 26, top = 50, width = label_w + bar_w + 90;
@@ -729,7 +708,7 @@ void churn_bar_svg(const char *title, const char *const *names, const double *va
                 "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
                 "<text x=\"%d\" y=\"28\" font-size=\"16\" font-weight=\"bold\">",
                 width, height, width, height, 10);
-    svg_escape(out, title);
+    ss_buf_add_xml(out, title);
     ss_buf_adds(out, "</text>\n");
     for (size_t k = 0; k < n; k++) {
         size_t i = order[k];
@@ -737,7 +716,7 @@ void churn_bar_svg(const char *title, const char *const *names, const double *va
         double frac = max > 0 ? values[i] / max : 0;
         ss_buf_addf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", label_w - 8,
                     y + row_h / 2 + 4);
-        svg_escape(out, names[i]);
+        ss_buf_add_xml(out, names[i]);
         ss_buf_addf(out,
                     "</text>\n<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" "
                     "fill=\"#3b6ea5\"/>\n<text x=\"%.1f\" y=\"%d\">%.1f%%</text>\n",

@@ -75,6 +75,15 @@ START_TEST(grow_then_setlen) {
 }
 END_TEST
 
+START_TEST(xml_escape) {
+    ss_buf_t b = SS_BUF_INIT;
+    ss_buf_add_xml(&b, "a<b>&\"c'\x01\td\n");
+    ss_buf_add_xml(&b, NULL);
+    ck_assert_str_eq(b.buf, "a&lt;b&gt;&amp;&quot;c&#39;\td\n");
+    ss_buf_release(&b);
+}
+END_TEST
+
 Suite *buf_suite(void) {
     Suite *s = suite_create("buf");
     TCase *tc = tcase_create("core");
@@ -83,6 +92,7 @@ Suite *buf_suite(void) {
     tcase_add_test(tc, long_format_in_one_go);
     tcase_add_test(tc, detach_hands_over);
     tcase_add_test(tc, grow_then_setlen);
+    tcase_add_test(tc, xml_escape);
     suite_add_tcase(s, tc);
     return s;
 }

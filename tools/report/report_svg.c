@@ -13,33 +13,7 @@ static const char *const palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2"
 
 const char *rsvg_color(size_t i) { return palette[i % (sizeof(palette) / sizeof(palette[0]))]; }
 
-void rsvg_escape(ss_buf_t *out, const char *s) {
-    if (!s)
-        return;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '&':
-            ss_buf_adds(out, "&amp;");
-            break;
-        case '<':
-            ss_buf_adds(out, "&lt;");
-            break;
-        case '>':
-            ss_buf_adds(out, "&gt;");
-            break;
-        case '"':
-            ss_buf_adds(out, "&quot;");
-            break;
-        case '\'':
-            ss_buf_adds(out, "&#39;");
-            break;
-        default:
-            if (*p < 0x20 && *p != '\t' && *p != '\n')
-                break;
-            ss_buf_addch(out, *p);
-        }
-    }
-}
+void rsvg_escape(ss_buf_t *out, const char *s) { ss_buf_add_xml(out, s); }
 
 void rsvg_fmt_num(double v, double step, char *out, size_t size) {
     if (!isfinite(v)) {
