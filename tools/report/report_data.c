@@ -389,7 +389,7 @@ size_t rdata_psi(const rdata_t *d, int64_t day0, int64_t win_days, size_t nw, si
     return nr;
 }
 
-static int sel_cmp(const void *a, const void *b) {
+int rdata_fcst_cmp(const void *a, const void *b) {
     const rdata_fcst_t *x = *(rdata_fcst_t *const *)a, *y = *(rdata_fcst_t *const *)b;
     int xn = isnan(x->volume), yn = isnan(y->volume);
     if (xn != yn)
@@ -428,7 +428,7 @@ int rdata_select_pairs(rdata_t *d, const char *pairs, size_t top_n, ss_err_t *er
     rdata_fcst_t **v = ss_xcalloc(d->n_fc ? d->n_fc : 1, sizeof(*v));
     for (size_t i = 0; i < d->n_fc; i++)
         v[i] = &d->fc[i];
-    qsort(v, d->n_fc, sizeof(*v), sel_cmp);
+    qsort(v, d->n_fc, sizeof(*v), rdata_fcst_cmp);
     for (size_t i = 0; i < d->n_fc && n < top_n; i++, n++)
         v[i]->selected = 1;
     free(v);

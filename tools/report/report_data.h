@@ -177,6 +177,9 @@ size_t rdata_psi(const rdata_t *d, int64_t day0, int64_t win_days, size_t nw, si
  * ties by store then product. Sets ->selected. Returns the number selected, or SS_ERR_INVAL
  * for a malformed pairs list ("pair 'x' is not store:product"). */
 int rdata_select_pairs(rdata_t *d, const char *pairs, size_t top_n, ss_err_t *err);
+/* qsort comparator of rdata_fcst_t pointers: volume descending (unknown volume last), then store,
+ * then product. */
+int rdata_fcst_cmp(const void *a, const void *b);
 
 /* ---- collectors (I/O) ----------------------------------------------------------------------- */
 

@@ -314,17 +314,6 @@ static int section_importance(ss_buf_t *out, const rdata_t *d) {
 /* ---- 4. forecasts -------------------------------------------------------------------------------
  */
 
-static int fc_cmp(const void *a, const void *b) {
-    const rdata_fcst_t *x = *(rdata_fcst_t *const *)a, *y = *(rdata_fcst_t *const *)b;
-    int xn = isnan(x->volume), yn = isnan(y->volume);
-    if (xn != yn)
-        return xn - yn;
-    if (!xn && x->volume != y->volume)
-        return x->volume < y->volume ? 1 : -1;
-    int c = strcmp(x->store, y->store);
-    return c ? c : strcmp(x->product, y->product);
-}
-
 static int section_forecasts(ss_buf_t *out, const rdata_t *d) {
     rhtml_section_begin(out, rpage_section_ids[3], "4. Demand forecast vs actual");
     size_t n = 0, with_fc = 0;
@@ -334,7 +323,7 @@ static int section_forecasts(ss_buf_t *out, const rdata_t *d) {
         if (d->fc[i].selected)
             sel[n++] = &d->fc[i];
     }
-    qsort(sel, n, sizeof(*sel), fc_cmp);
+    qsort(sel, n, sizeof(*sel), rdata_fcst_cmp);
     rhtml_para(out, "note",
                "For each chosen (store, product): the latest DemandForecast on '%s' (largest "
                "generated_for_day) as its mean and interval band, and the actual units sold per "
