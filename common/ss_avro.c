@@ -3058,3 +3058,116 @@ int ss_avro_to_json(ss_avro_reg_t *reg, const void *payload, size_t len, ss_buf_
     }
     return 0;
 }
+
+/* ================================ flat record writer ================================ */
+
+struct ss_avro_flat {
+    int32_t id;
+    size_t n;           /* fields */
+    avro_type_t *types; /* per field */
+    char **names;
+    ss_buf_t *out; /* the record being written */
+    size_t next;   /* index of the next field */
+    int bad;       /* 0, or 1 + index of the first field that did not match */
+    char why[64];
+};
+
+ss_avro_flat_t *ss_avro_flat_new(ss_avro_reg_t *reg, int32_t schema_id, ss_err_t *err) {
+    entry_t *e = lookup(reg, schema_id, err);
+    if (!e)
+        return NULL;
+    avro_schema_t s = deref(e->as);
+    if (!s || !is_avro_record(s)) {
+        ss_err_set(err, SS_ERR_INVAL, "schema %d is not a record", (int)schema_id);
+        return NULL;
+    }
+    ss_avro_flat_t *f = ss_xcalloc(1, sizeof(*f));
+    f->id = schema_id;
+    f->n = avro_schema_record_size(s);
+    f->types = ss_xcalloc(f->n ? f->n : 1, sizeof(*f->types));
+    f->names = ss_xcalloc(f->n ? f->n : 1, sizeof(*f->names));
+    for (size_t i = 0; i < f->n; i++) {
+        avro_schema_t fs = deref(avro_schema_record_field_get_by_index(s, (int)i));
+        const char *name = avro_schema_record_field_name(s, (int)i);
+        f->names[i] = ss_xstrdup(name ? name : "?");
+        avro_type_t t = fs ? avro_typeof(fs) : AVRO_NULL;
+        if (t != AVRO_INT32 && t != AVRO_INT64 && t != AVRO_FLOAT && t != AVRO_DOUBLE &&
+            t != AVRO_BOOLEAN && t != AVRO_STRING && t != AVRO_BYTES) {
+            ss_err_set(err, SS_ERR_INVAL, "schema %d: field '%s' is not of a flat type",
+                       (int)schema_id, f->names[i]);
+            ss_avro_flat_destroy(f);
+            return NULL;
+        }
+        f->types[i] = t;
+    }
+    return f;
+}
+
+void ss_avro_flat_destroy(ss_avro_flat_t *f) {
+    if (!f)
+        return;
+    for (size_t i = 0; i < f->n; i++)
+        free(f->names[i]);
+    free(f->names);
+    free(f->types);
+    free(f);
+}
+
+void ss_avro_flat_begin(ss_avro_flat_t *f, ss_buf_t *out) {
+    f->out = out;
+    f->next = 0;
+    f->bad = 0;
+    ss_avro_frame_put(out, f->id);
+}
+
+/* The type of the next field if it is one of a or b, else marks the record bad. */
+static int flat_next(ss_avro_flat_t *f, avro_type_t a, avro_type_t b, const char *what) {
+    if (f->bad)
+        return -1;
+    if (f->next >= f->n || (f->types[f->next] != a && f->types[f->next] != b)) {
+        f->bad = 1 + (int)f->next;
+        snprintf(f->why, sizeof(f->why), "%s", what);
+        return -1;
+    }
+    return (int)f->types[f->next++];
+}
+
+void ss_avro_flat_str(ss_avro_flat_t *f, const char *s) {
+    if (flat_next(f, AVRO_STRING, AVRO_BYTES, "a string") >= 0)
+        put_bytes(f->out, s ? s : "", s ? strlen(s) : 0);
+}
+
+void ss_avro_flat_long(ss_avro_flat_t *f, int64_t x) {
+    int t = flat_next(f, AVRO_INT64, AVRO_INT32, "an integer");
+    if (t < 0)
+        return;
+    if (t == AVRO_INT32 && (x < INT32_MIN || x > INT32_MAX)) {
+        f->bad = (int)f->next; /* next was advanced: this field */
+        snprintf(f->why, sizeof(f->why), "an int in range");
+        return;
+    }
+    put_long(f->out, x);
+}
+
+void ss_avro_flat_double(ss_avro_flat_t *f, double x) {
+    int t = flat_next(f, AVRO_DOUBLE, AVRO_FLOAT, "a number");
+    if (t == AVRO_DOUBLE)
+        put_double(f->out, x);
+    else if (t == AVRO_FLOAT)
+        put_float(f->out, (float)x);
+}
+
+void ss_avro_flat_bool(ss_avro_flat_t *f, int x) {
+    if (flat_next(f, AVRO_BOOLEAN, AVRO_BOOLEAN, "a boolean") >= 0)
+        ss_buf_addch(f->out, x ? 1 : 0);
+}
+
+int ss_avro_flat_end(ss_avro_flat_t *f, ss_err_t *err) {
+    if (f->bad)
+        return ss_err_set(err, SS_ERR_INVAL, "schema %d: field '%s' did not get %s", (int)f->id,
+                          f->names[f->bad - 1], f->why);
+    if (f->next != f->n)
+        return ss_err_set(err, SS_ERR_INVAL, "schema %d: field '%s' missing", (int)f->id,
+                          f->names[f->next]);
+    return 0;
+}

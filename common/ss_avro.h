@@ -138,6 +138,31 @@ avro_value_t *ss_avro_writer_value(ss_avro_writer_t *w);
  * when the value is incomplete (e.g. a union never set). */
 int ss_avro_writer_encode(ss_avro_writer_t *w, ss_buf_t *out, ss_err_t *err);
 
+/* ================================ Flat record writer ================================ */
+
+/* Encodes records of a schema whose fields are all int, long, float, double, boolean, string or
+ * bytes (no union, array, map, record or enum field) straight from C values, in schema order,
+ * without avro-c values: the same bytes as the generic writer, for per-event hot paths. Per
+ * record: ss_avro_flat_begin, then one call per field in the schema's order, then
+ * ss_avro_flat_end, which says whether the calls matched the schema. One per thread; borrows
+ * reg. */
+typedef struct ss_avro_flat ss_avro_flat_t;
+
+/* Returns new; NULL with SS_ERR_INVAL in err when a field is not of a flat type. */
+ss_avro_flat_t *ss_avro_flat_new(ss_avro_reg_t *reg, int32_t schema_id, ss_err_t *err);
+void ss_avro_flat_destroy(ss_avro_flat_t *f); /* NULL is a no-op */
+/* Starts a record in out (appends the frame header; out is borrowed until ss_avro_flat_end). */
+void ss_avro_flat_begin(ss_avro_flat_t *f, ss_buf_t *out);
+/* Appends the next field: a string or bytes field; an int or long field (an int field checks the
+ * range); a float or double field; a boolean field. */
+void ss_avro_flat_str(ss_avro_flat_t *f, const char *s);
+void ss_avro_flat_long(ss_avro_flat_t *f, int64_t x);
+void ss_avro_flat_double(ss_avro_flat_t *f, double x);
+void ss_avro_flat_bool(ss_avro_flat_t *f, int x);
+/* Ends the record: 0, or SS_ERR_INVAL naming the first field that was missing, extra, of
+ * another type or out of range (the bytes appended to out are then not a valid record). */
+int ss_avro_flat_end(ss_avro_flat_t *f, ss_err_t *err);
+
 /* ================================ Field helpers ================================ */
 
 /* Setters/getters on a record value by field name. A field of type ["null", T] is handled as T

@@ -114,7 +114,7 @@ typedef struct app {
     fcheck_t check;
     ss_avro_reg_t *reg;
     ss_avro_txn_codec_t *codec;
-    ss_avro_writer_t *fw;
+    ss_avro_flat_t *fw; /* CustomerFeatures */
     ss_kafka_producer_t *prod;
     ss_kafka_consumer_t *cons;
     ss_dlq_t *dlq;
@@ -159,30 +159,31 @@ static int ready(ss_http_t *h, char *reason, size_t size, void *opaque) {
 static int produce_features(app_t *a, const ss_txn_t *t, const fstore_result_t *r,
                             const rd_kafka_message_t *rkm, ss_err_t *err) {
     const rfm_features_t *f = &r->feat;
-    avro_value_t *v = ss_avro_writer_value(a->fw);
-    int rc = 0;
-    rc |= ss_avro_set_str(v, "customer_id", t->customer_id, err);
-    rc |= ss_avro_set_long(v, "as_of", f->as_of_ms, err);
-    rc |= ss_avro_set_str(v, "order_id", t->order_id, err);
-    rc |= ss_avro_set_int(v, "recency_days", (int32_t)f->recency_days, err);
-    rc |= ss_avro_set_long(v, "frequency", f->frequency, err);
-    rc |= ss_avro_set_double(v, "total_spent", f->total_spent, err);
-    rc |= ss_avro_set_double(v, "avg_order", f->avg_order, err);
-    rc |= ss_avro_set_double(v, "order_std", f->order_std, err);
-    rc |= ss_avro_set_int(v, "days_since_first_order", (int32_t)f->days_since_first_order, err);
-    rc |= ss_avro_set_double(v, "purchase_frequency", f->purchase_frequency, err);
-    rc |= ss_avro_set_int(v, "recent_orders_30d", (int32_t)f->recent_orders_30d, err);
-    rc |= ss_avro_set_long(v, "return_count", f->return_count, err);
-    rc |= ss_avro_set_double(v, "return_amount", f->return_amount, err);
-    rc |= ss_avro_set_long(v, "first_order_time", r->agg.first_ms, err);
-    rc |= ss_avro_set_long(v, "last_order_time", r->agg.last_ms, err);
-    rc |= ss_avro_set_int(v, "source_partition", rkm->partition, err);
-    rc |= ss_avro_set_long(v, "source_offset", rkm->offset, err);
-    if (rc)
-        return SS_ERR_FATAL; /* schema and code disagree: a bug, err says which field */
+    /* The flat writer encodes in schema order without avro-c values (this runs per order);
+     * a field out of order or of another type is a bug, reported by ss_avro_flat_end. */
+    ss_avro_flat_t *w = a->fw;
     ss_buf_reset(&a->out);
-    if ((rc = ss_avro_writer_encode(a->fw, &a->out, err)) < 0)
+    ss_avro_flat_begin(w, &a->out);
+    ss_avro_flat_str(w, t->customer_id);
+    ss_avro_flat_long(w, f->as_of_ms);
+    ss_avro_flat_str(w, t->order_id);
+    ss_avro_flat_long(w, f->recency_days);
+    ss_avro_flat_long(w, f->frequency);
+    ss_avro_flat_double(w, f->total_spent);
+    ss_avro_flat_double(w, f->avg_order);
+    ss_avro_flat_double(w, f->order_std);
+    ss_avro_flat_long(w, f->days_since_first_order);
+    ss_avro_flat_double(w, f->purchase_frequency);
+    ss_avro_flat_long(w, f->recent_orders_30d);
+    ss_avro_flat_long(w, f->return_count);
+    ss_avro_flat_double(w, f->return_amount);
+    ss_avro_flat_long(w, r->agg.first_ms);
+    ss_avro_flat_long(w, r->agg.last_ms);
+    ss_avro_flat_long(w, rkm->partition);
+    ss_avro_flat_long(w, rkm->offset);
+    if (ss_avro_flat_end(w, err) < 0)
         return SS_ERR_FATAL;
+    int rc;
     rc = ss_kafka_produce_ex(a->prod, a->topic_features, t->customer_id, strlen(t->customer_id),
                              a->out.buf, a->out.len, NULL, (void *)(uintptr_t)a->out_seq, err);
     if (rc == 0) {
@@ -567,7 +568,7 @@ static int run_service(const ss_cfg_t *cfg, ss_err_t *err) {
               err)) ||
         !(a.codec = ss_avro_txn_codec_new(a.reg, err)) ||
         ss_avro_reg_current_id(a.reg, "customer-features", &fid, err) < 0 ||
-        !(a.fw = ss_avro_writer_new(a.reg, fid, err))) {
+        !(a.fw = ss_avro_flat_new(a.reg, fid, err))) {
         rc = SS_ERR_FATAL;
         goto out;
     }
@@ -678,7 +679,7 @@ out:
     ss_kafka_producer_destroy(a.prod);
     fstore_destroy(a.fs);
     ss_redis_destroy(a.r);
-    ss_avro_writer_destroy(a.fw);
+    ss_avro_flat_destroy(a.fw);
     ss_avro_txn_codec_destroy(a.codec);
     ss_avro_reg_destroy(a.reg);
     ss_schemareg_destroy(sr);

@@ -1335,6 +1335,93 @@ START_TEST(fuzz_mutations_never_crash) {
 }
 END_TEST
 
+/* The flat writer produces the generic writer's bytes for CustomerFeatures, and says which field
+ * went wrong when the calls do not match the schema. */
+START_TEST(flat_writer_matches_generic) {
+    ss_err_t err = SS_ERR_INIT;
+    int32_t id = 0;
+    ck_assert_int_eq(ss_avro_reg_current_id(reg, "customer-features", &id, &err), 0);
+    ss_avro_flat_t *f = ss_avro_flat_new(reg, id, &err);
+    ck_assert_msg(f != NULL, "%s", err.msg);
+    ss_avro_writer_t *w = ss_avro_writer_new(reg, id, &err);
+    ck_assert_ptr_nonnull(w);
+    ss_buf_t a = SS_BUF_INIT, b = SS_BUF_INIT;
+    const char *ints[] = {"recency_days", "days_since_first_order", "recent_orders_30d",
+                          "source_partition"};
+    const char *longs[] = {"as_of",           "frequency",    "return_count", "first_order_time",
+                           "last_order_time", "source_offset"};
+    const char *dbls[] = {"total_spent", "avg_order", "order_std", "purchase_frequency",
+                          "return_amount"};
+    for (int r = 0; r < 50; r++) {
+        /* Values in schema order (checked against the .avsc by the writer below). */
+        int64_t li[4] = {r * 7 - 3, r, r % 5, r % 12};
+        int64_t ll[6] = {INT64_C(1700000000000) + r, r * 1000003LL, -r,
+                         INT64_C(-62135596800000),   INT64_MAX - r, r * 97};
+        double dd[5] = {r * 1.5, -0.0, 1e300 / (r + 1), 1.0 / 3, r ? NAN : INFINITY};
+        char cid[32], oid[32];
+        snprintf(cid, sizeof(cid), "C%d\xc3\xa9", r);
+        snprintf(oid, sizeof(oid), "%s", r % 3 ? "O-1" : "");
+        avro_value_t *v = ss_avro_writer_value(w);
+        ck_assert_int_eq(ss_avro_set_str(v, "customer_id", cid, &err), 0);
+        ck_assert_int_eq(ss_avro_set_str(v, "order_id", oid, &err), 0);
+        for (int k = 0; k < 4; k++)
+            ck_assert_int_eq(ss_avro_set_int(v, ints[k], (int32_t)li[k], &err), 0);
+        for (int k = 0; k < 6; k++)
+            ck_assert_int_eq(ss_avro_set_long(v, longs[k], ll[k], &err), 0);
+        for (int k = 0; k < 5; k++)
+            ck_assert_int_eq(ss_avro_set_double(v, dbls[k], dd[k], &err), 0);
+        ss_buf_reset(&a);
+        ck_assert_int_eq(ss_avro_writer_encode(w, &a, &err), 0);
+        ss_buf_reset(&b);
+        ss_avro_flat_begin(f, &b);
+        ss_avro_flat_str(f, cid);
+        ss_avro_flat_long(f, ll[0]);
+        ss_avro_flat_str(f, oid);
+        ss_avro_flat_long(f, li[0]);
+        ss_avro_flat_long(f, ll[1]);
+        ss_avro_flat_double(f, dd[0]);
+        ss_avro_flat_double(f, dd[1]);
+        ss_avro_flat_double(f, dd[2]);
+        ss_avro_flat_long(f, li[1]);
+        ss_avro_flat_double(f, dd[3]);
+        ss_avro_flat_long(f, li[2]);
+        ss_avro_flat_long(f, ll[2]);
+        ss_avro_flat_double(f, dd[4]);
+        ss_avro_flat_long(f, ll[3]);
+        ss_avro_flat_long(f, ll[4]);
+        ss_avro_flat_long(f, li[3]);
+        ss_avro_flat_long(f, ll[5]);
+        ck_assert_msg(ss_avro_flat_end(f, &err) == 0, "%s", err.msg);
+        ck_assert_uint_eq(a.len, b.len);
+        ck_assert_int_eq(memcmp(a.buf, b.buf, a.len), 0);
+    }
+    /* a double where the schema has a string; a missing field; an int out of range */
+    ss_buf_reset(&b);
+    ss_avro_flat_begin(f, &b);
+    ss_avro_flat_double(f, 1.0);
+    ck_assert_int_eq(ss_avro_flat_end(f, &err), SS_ERR_INVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "field 'customer_id' did not get a number"));
+    ss_avro_flat_begin(f, &b);
+    ss_avro_flat_str(f, "c");
+    ck_assert_int_eq(ss_avro_flat_end(f, &err), SS_ERR_INVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "field 'as_of' missing"));
+    ss_avro_flat_begin(f, &b);
+    ss_avro_flat_str(f, "c");
+    ss_avro_flat_long(f, 1);
+    ss_avro_flat_str(f, "o");
+    ss_avro_flat_long(f, INT64_C(1) << 40); /* recency_days is an int */
+    ck_assert_int_eq(ss_avro_flat_end(f, &err), SS_ERR_INVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "field 'recency_days' did not get an int in range"));
+    /* Transaction has an array of lines: not flat */
+    ck_assert_ptr_null(ss_avro_flat_new(reg, ss_avro_txn_codec_schema_id(codec), &err));
+    ck_assert_ptr_nonnull(strstr(err.msg, "is not of a flat type"));
+    ss_avro_flat_destroy(f);
+    ss_avro_writer_destroy(w);
+    ss_buf_release(&a);
+    ss_buf_release(&b);
+}
+END_TEST
+
 Suite *avro_suite(void) {
     Suite *s = suite_create("avro");
     TCase *tc = tcase_create("core");
@@ -1361,6 +1448,7 @@ Suite *avro_suite(void) {
     tcase_add_test(tc, hostile_cases_have_specific_errors);
     tcase_add_test(tc, hostile_schemas_and_zero_size_items);
     tcase_add_test(tc, fuzz_mutations_never_crash);
+    tcase_add_test(tc, flat_writer_matches_generic);
     suite_add_tcase(s, tc);
     return s;
 }
