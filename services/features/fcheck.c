@@ -11,13 +11,6 @@ void fcheck_release(fcheck_t *c) {
     free(c->clock_ms);
     c->clock_ms = NULL;
     c->n_clock = 0;
-    c->has_global = 0;
-}
-
-void fcheck_seed(fcheck_t *c, int64_t clock_ms) {
-    if (!c->has_global || clock_ms > c->global_ms)
-        c->global_ms = clock_ms;
-    c->has_global = 1;
 }
 
 static int64_t *clock_of(fcheck_t *c, int32_t partition) {
@@ -59,14 +52,12 @@ int fcheck_txn(fcheck_t *c, const ss_txn_t *t, int32_t partition, int64_t now_ms
             return ss_err_set(err, SS_ERR_INVAL,
                               "event_time %lld is %.1f days behind the stream clock %lld",
                               (long long)et, days(*clk - et), (long long)*clk);
-    } else if (c->has_global && et < c->global_ms - past) {
-        return ss_err_set(err, SS_ERR_INVAL,
-                          "event_time %lld is %.1f days behind the stream clock %lld",
-                          (long long)et, days(c->global_ms - et), (long long)c->global_ms);
     }
+    /* A partition's first event is not compared with the other partitions: in a backfill or
+     * after a restart partitions are days or years apart, and a legitimate old event would be
+     * dead-lettered. ss_txn_validate's absolute range still applies. */
     if (et > *clk)
         *clk = et;
-    fcheck_seed(c, et);
     return 0;
 }
 

@@ -16,17 +16,12 @@ typedef struct fcheck {
     double max_amount;     /* order amount limit (currency units); 0 = 1e8 */
     int64_t max_future_ms; /* reject t > partition clock + this, or > now + this; 0 = 90 days */
     int64_t max_past_ms;   /* reject t < partition clock - this; 0 = 400 days */
-    int64_t global_ms;     /* max accepted event time over all partitions */
-    int has_global;
-    int64_t *clock_ms; /* per partition (owned); INT64_MIN = no event yet */
+    int64_t *clock_ms;     /* per partition (owned); INT64_MIN = no event yet */
     size_t n_clock;
 } fcheck_t;
 
 /* Frees the clocks; c can be reused (it forgets every clock). */
 void fcheck_release(fcheck_t *c);
-
-/* Seeds the global clock (e.g. with the store's latest event time at startup). */
-void fcheck_seed(fcheck_t *c, int64_t clock_ms);
 
 /* Validates t that came from `partition` (use 0 outside Kafka) at wall-clock time now_ms (0:
  * skip that check): ss_txn_validate, then the amount (finite, <= max_amount), then the time:

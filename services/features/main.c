@@ -591,10 +591,6 @@ static int run_service(const ss_cfg_t *cfg, ss_err_t *err) {
     if (rc < 0 || g_stop)
         goto out;
     atomic_store(&a.redis_up, 1);
-    int64_t latest;
-    ss_err_t e2 = SS_ERR_INIT;
-    if (fstore_latest_time(a.fs, &latest, &e2) == 0)
-        fcheck_seed(&a.check, latest);
 
     const char *topics[] = {ss_cfg_str(cfg, "topic.transactions")};
     ss_kafka_consumer_opts_t co = {.topics = topics,
