@@ -447,6 +447,34 @@ def forecasting(rs, w):
             "%.1f x / %.1f x" % (sm_ms / mm, sm_ms / fm) if mm and fm and sm_ms else "-"))
         last = {"n": n, "match": mm, "fast": fm, "sm": sm_ms}
     w("")
+    warm = sel(rs, figure="sarima_warm", impl="streamscore")
+    if warm:
+        w("**Fast mode, warm (previous day's parameters)**, the service's `fit.warm_start`: day d "
+          "(the same 730-day window one day earlier) is fitted cold, untimed; the timed fit is "
+          "day d+1 warm-started from day d's parameters, against statsmodels' cold fit of the "
+          "same day d+1 series (golden: the 730-day row above; store-item: stores 1-10, items "
+          "1-2, day d+1 = 2017-12-31, timed in the same run). \"used\": warm starts kept by "
+          "the safety rule (the others fell back to the cold fit, included in the time); "
+          "\"worst\": worst (llf - reference) / |reference|, reference = statsmodels' llf "
+          "(golden) or our cold fit (store-item).")
+        w("")
+        w("| set | warm: ms per fit (fits/s) | evaluations per fit | used | worst llf | cold fast ms | statsmodels ms | speed-up warm / cold |")
+        w("|---|---|---|---|---|---|---|---|")
+        smw = sel(rs, figure="sarima_warm", impl="statsmodels")
+        for name in ("golden", "storeitem"):
+            a = sel(warm, set=name)
+            if not a:
+                continue
+            b = sel(smw, set=name) if name == "storeitem" else sel(sm, n=a[0]["n"])
+            wm, cm = med([r["warm_ms"] for r in a]), med([r["cold_ms"] for r in a])
+            sm_ms = med([r["ms_per_fit"] for r in b])
+            w("| %s (%d days, train %d) | %s (%s) | %s | %d/%d | %.1e | %s | %s | %s |" % (
+                name, a[0]["n"], a[0]["train"], mmm([r["warm_ms"] for r in a]),
+                fnum(1000.0 / wm) if wm else "-", fnum(med([r["evals"] for r in a])),
+                a[0]["used"], a[0]["fits"], min(r["worst_rel"] for r in a), fnum(cm),
+                fnum(sm_ms) if sm_ms else "-",
+                "%.0f x / %.0f x" % (sm_ms / wm, sm_ms / cm) if sm_ms and wm and cm else "-"))
+        w("")
     cores = next((r.get("cores") for r in rs if r.get("figure") == "forecast_threads"), None) or 1
     if last.get("fast"):
         t = lambda ms, c: 1000 * ms / 1000.0 / c  # noqa: E731

@@ -206,7 +206,7 @@ int dprep_run(const double *y_in, size_t n, const dprep_opts_t *opts, dprep_resu
     }
     ss_err_t ferr = SS_ERR_INIT;
     m = sarima_new(&order, &ferr);
-    sarima_fit_opts_t fo = {.mode = opts->mode, .start = opts->start};
+    sarima_fit_opts_t fo = {.mode = opts->mode, .start = opts->start, .warm = opts->warm};
     if (!m || sarima_fit(m, train, res->n_train, &fo, &res->fit, &ferr) != 0) {
         set_fallback(res, y, n, "sarima fit failed: %s", ferr.msg);
         goto out;

@@ -51,6 +51,9 @@ typedef struct dprep_opts {
     const double *start; /* fit start parameters (ar.L1 ma.L1 ar.S.L7 ma.S.L7 sigma2, sigma2 as a
                             variance), e.g. the previous day's fit (warm start), or NULL for
                             statsmodels' start values; borrowed. Leave NULL in match mode */
+    const double *warm;  /* fast mode: the previous fit's parameters (same layout), refined by
+                            Newton steps with the cold fit as fallback (sarima_fit_opts_t.warm;
+                            res->fit.warm says which ran); borrowed; ignored in match mode */
 } dprep_opts_t;
 
 typedef struct dprep_result {

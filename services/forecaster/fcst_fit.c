@@ -48,13 +48,12 @@ static void *worker(void *arg) {
         const double *st = j->starts ? j->starts[i] : NULL;
         dprep_opts_t o = {.mode = j->opts->mode, .horizon = j->opts->horizon};
         fcst_fit_t *f = &j->out[i];
-        if (j->opts->mode != SARIMA_MODE_MATCH && start_ok(st)) {
-            o.start = st;
-            f->warm = 1;
-        }
+        if (j->opts->mode != SARIMA_MODE_MATCH && start_ok(st))
+            o.warm = st;
         double t0 = mono_s();
         /* only bad options fail, and those were checked by the caller */
         if (dprep_run(y, n, &o, &f->res, NULL) == 0) {
+            f->warm = !f->res.fallback && f->res.fit.warm == SARIMA_WARM_USED;
             f->seconds = mono_s() - t0;
             f->done = 1;
             atomic_fetch_add(&j->done, 1);

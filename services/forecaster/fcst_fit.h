@@ -19,7 +19,9 @@ typedef struct fcst_fit {
     dprep_result_t res; /* filled when done (release with fcst_fit_release) */
     double seconds;     /* wall time of this product's dprep_run (monotonic clock) */
     int done;           /* 1 when res is filled */
-    int warm;           /* 1 when the fit started from the given warm-start parameters */
+    int warm;           /* 1 when the fit converged from the given warm-start parameters
+                           (res.fit.warm == SARIMA_WARM_USED); 0 for a cold fit, including a
+                           warm start rejected by the safety rule (res.fit.warm says why) */
 } fcst_fit_t;
 
 /* Zero means default for every field. */
@@ -37,7 +39,9 @@ typedef struct fcst_fit_opts {
 
 /* Fits every product of s (finished) into out[0..fcst_series_count(s)) (caller array, zeroed
  * by the call). starts may be NULL; else starts[i] (NULL or FCST_N_PARAMS values, borrowed)
- * is product i's warm start, used in fast mode when it is finite with sigma2 > 0.
+ * is product i's warm start (its previous fitted parameters), tried in fast mode when it is
+ * finite with sigma2 > 0: Newton refinement from there, or the cold fit when sarima's safety
+ * rule rejects it (see sarima_fit_opts_t.warm).
  * Returns the number of products done: all of them unless *opts->stop was raised (check
  * out[i].done), or SS_ERR_INVAL for bad options (horizon > 3650). */
 long fcst_fit_all(const fcst_series_t *s, const double *const *starts, const fcst_fit_opts_t *opts,

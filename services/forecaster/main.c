@@ -70,7 +70,8 @@ static const ss_cfg_def_t defs[] = {
      "threads fitting products in parallel (0 = online CPUs)", 0, NULL},
     {"fit.warm_start", SS_CFG_BOOL, "false", 0, 0,
      "fast mode: start each product's fit from its previous fitted parameters (fc:params); "
-     "about 1.7x faster, but some products end at another local optimum (docs/forecasting.md)",
+     "2-6x faster (Newton steps from yesterday's optimum, cold fit when unsafe), but some "
+     "products stay at another local optimum (docs/forecasting.md)",
      0, NULL},
     {"horizon", SS_CFG_INT, "30", 1, 3650, "days forecast after the closed day", 0, NULL},
     {"day", SS_CFG_STR, "", 0, 0, "backfill: the day (YYYY-MM-DD) to forecast every store for", 0,

@@ -809,6 +809,14 @@ static void match_fg(void *opaque, const double *x, double *f, double *g) {
         g[i] = (fv[i + 1] - fv[0]) / dx[i];
 }
 
+const char *sarima_warm_str(int warm) {
+    static const char *const names[] = {"none", "used",        "bad_start", "not_minimum",
+                                        "far",  "no_decrease", "no_conv"};
+    if (warm < 0 || warm >= (int)(sizeof(names) / sizeof(names[0])))
+        return "unknown";
+    return names[warm];
+}
+
 int sarima_fit(sarima_model_t *m, const double *y, size_t n, const sarima_fit_opts_t *opts,
                sarima_fit_result_t *res, ss_err_t *err) {
     sarima_fit_opts_t def = {0};
@@ -820,6 +828,21 @@ int sarima_fit(sarima_model_t *m, const double *y, size_t n, const sarima_fit_op
     memset(res, 0, sizeof(*res));
     int np = m->np;
     res->n_params = np;
+    double x[SARIMA_MAX_PARAMS];
+    int maxiter = opts->maxiter > 0 ? opts->maxiter : 50;
+    if (opts->warm && opts->mode != SARIMA_MODE_MATCH) {
+        int ok = 1;
+        for (int i = 0; i < np; i++)
+            ok &= isfinite(opts->warm[i]);
+        ok &= opts->warm[np - 1] > 0.0;
+        memcpy(res->start, opts->warm, sizeof(double) * (size_t)np);
+        memcpy(x, opts->warm, sizeof(double) * (size_t)np);
+        x[np - 1] = sqrt(ok ? opts->warm[np - 1] : 1.0);
+        res->warm = ok ? sarima_fit_warm(m, y, n, x, res) : SARIMA_WARM_BAD_START;
+        if (res->warm == SARIMA_WARM_USED)
+            goto done;
+        res->warm_fcalls = res->fcalls;
+    }
     if (opts->start) {
         memcpy(res->start, opts->start, sizeof(double) * (size_t)np);
     } else if ((rc = sarima_start_params(m, y, n, res->start, &res->start_flags, err))) {
@@ -828,23 +851,25 @@ int sarima_fit(sarima_model_t *m, const double *y, size_t n, const sarima_fit_op
     if (!(res->start[np - 1] > 0.0) || !isfinite(res->start[np - 1]))
         return ss_err_set(err, SS_ERR_INVAL, "start variance %g is not positive",
                           res->start[np - 1]);
-    double x[SARIMA_MAX_PARAMS];
     memcpy(x, res->start, sizeof(double) * (size_t)np);
     x[np - 1] = sqrt(res->start[np - 1]);
-    int maxiter = opts->maxiter > 0 ? opts->maxiter : 50;
     if (opts->mode == SARIMA_MODE_MATCH) {
         match_ctx_t c = {m, y, n, 0};
         sarima_lbfgsb(m, y, n, x, maxiter, 1e7, 1e-5, match_fg, &c, res);
         res->fcalls = c.fcalls;
     } else {
         sarima_fit_fast(m, y, n, x, opts, res);
+        res->fcalls += res->warm_fcalls;
     }
+done:
     memcpy(res->params, x, sizeof(double) * (size_t)np);
     res->params[np - 1] = x[np - 1] * x[np - 1];
-    sarima_filter_out_t out = {0};
-    if (sarima_loglike(m, y, n, res->params, &out, NULL) != 0)
-        out.llf = NAN;
-    res->llf = out.llf;
+    if (res->warm != SARIMA_WARM_USED) {
+        sarima_filter_out_t out = {0};
+        if (sarima_loglike(m, y, n, res->params, &out, NULL) != 0)
+            out.llf = NAN;
+        res->llf = out.llf;
+    }
     res->aic = -2.0 * res->llf + 2.0 * np;
     double neff = (double)n - (double)m->m;
     res->bic = -2.0 * res->llf + np * log(neff > 1 ? neff : 1);

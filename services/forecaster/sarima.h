@@ -80,7 +80,27 @@ typedef struct sarima_fit_opts {
     int mode;            /* enum sarima_mode; default fast */
     int maxiter;         /* L-BFGS-B iterations; default 50 (statsmodels' default) */
     const double *start; /* start parameters (sigma2 as a variance) or NULL for start params */
+    const double *warm;  /* fast mode only: a previous fit's parameters (sigma2 as a variance),
+                            e.g. yesterday's on the series one day shorter, or NULL. The fit
+                            refines them by Newton steps and, when the safety rule rejects
+                            them (enum sarima_warm), falls back to the cold fit from start.
+                            Ignored in match mode */
 } sarima_fit_opts_t;
+
+/* What became of opts.warm (sarima_fit_result_t.warm). Every value but NONE and USED is a
+ * reason the warm start was rejected and the cold fit ran instead. */
+enum sarima_warm {
+    SARIMA_WARM_NONE = 0,        /* no warm start given (or match mode): a cold fit */
+    SARIMA_WARM_USED = 1,        /* converged from the warm start; the result is its optimum */
+    SARIMA_WARM_BAD_START = 2,   /* not finite, sigma2 <= 0, or a non-finite llf there */
+    SARIMA_WARM_NOT_MINIMUM = 3, /* the Hessian is not positive definite there */
+    SARIMA_WARM_FAR = 4,         /* predicted llf gain at the start above 1e-4 relative */
+    SARIMA_WARM_NO_DECREASE = 5, /* a Newton step failed to decrease -llf */
+    SARIMA_WARM_NO_CONV = 6      /* not converged in 8 Newton steps */
+};
+
+/* Short lowercase name of an enum sarima_warm value ("used", "far", ...); never NULL. */
+const char *sarima_warm_str(int warm);
 
 typedef struct sarima_fit_result {
     double params[SARIMA_MAX_PARAMS]; /* fitted parameters, sigma2 last (a variance) */
@@ -92,10 +112,18 @@ typedef struct sarima_fit_result {
     int fcalls;                       /* objective evaluations, finite-difference ones included */
     int warnflag;                     /* 0 converged, 1 iteration/evaluation limit, 2 other stop */
     int start_flags;                  /* enum sarima_start_flags of the start values */
+    int warm;                         /* enum sarima_warm: what became of opts.warm */
+    int warm_fcalls;                  /* evaluations spent on a rejected warm start (also in
+                                         fcalls); 0 otherwise */
     char task[61];                    /* L-BFGS-B's final task string */
 } sarima_fit_result_t;
 
 /* Maximum likelihood fit of y[0..n) by L-BFGS-B minimising -llf/n over (AR, MA, sqrt(sigma2)).
+ * With opts->warm in fast mode: Newton refinement from the warm parameters first (Hessian by
+ * forward differences of the exact gradient, then BFGS updates, Armijo steps), stopping when
+ * the predicted llf gain (Newton decrement) is below 1e-9 relative; on rejection, the cold fit
+ * above. A warm result's llf is the fast filter's at the optimum (the match-mode filter's to
+ * ~1e-12 relative; the cold fits recompute it with the match-mode filter).
  * Returns 0 (res filled; check res->llf is finite) or SS_ERR_INVAL for unusable input (n <= 0,
  * non-finite y, too many parameters). Borrows y. */
 int sarima_fit(sarima_model_t *m, const double *y, size_t n, const sarima_fit_opts_t *opts,

@@ -357,3 +357,136 @@ void sarima_fit_fast(sarima_model_t *m, const double *y, size_t n, double *x,
     sarima_lbfgsb(m, y, n, x, maxiter, 1e5, 1e-7, fast_fg, &c, res);
     res->fcalls = c.fcalls;
 }
+
+/* ------------------------------------------------------------- warm starts */
+
+#define WARM_MAX_ITER 8 /* Newton steps before giving up */
+#define WARM_FAR 1e-4   /* predicted llf gain at the start, relative: the start is too far */
+#define WARM_TOL 1e-9   /* predicted llf gain, relative, at which the refinement stops */
+
+/* Cholesky factor of the symmetric a (n x n, row-major) into l; 0, or -1 when a is not
+ * positive definite. */
+static int chol(const double *a, int n, double *l) {
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j <= i; j++) {
+            double s = a[i * n + j];
+            for (int c = 0; c < j; c++)
+                s -= l[i * n + c] * l[j * n + c];
+            if (i == j) {
+                if (!(s > 0.0) || !isfinite(s))
+                    return -1;
+                l[i * n + i] = sqrt(s);
+            } else {
+                l[i * n + j] = s / l[j * n + j];
+            }
+        }
+    return 0;
+}
+
+/* x = -(l l')^-1 b */
+static void chol_neg_solve(const double *l, int n, const double *b, double *x) {
+    for (int i = 0; i < n; i++) {
+        double s = b[i];
+        for (int c = 0; c < i; c++)
+            s -= l[i * n + c] * x[c];
+        x[i] = s / l[i * n + i];
+    }
+    for (int i = n - 1; i >= 0; i--) {
+        double s = x[i];
+        for (int c = i + 1; c < n; c++)
+            s -= l[c * n + i] * x[c];
+        x[i] = s / l[i * n + i];
+    }
+    for (int i = 0; i < n; i++)
+        x[i] = -x[i];
+}
+
+/* Newton refinement from x: on entry f and g are the objective and gradient at x; the Hessian
+ * comes from forward differences of the exact gradient, then BFGS updates. On return x, f, g
+ * and H (np x np) describe the last point. Returns an enum sarima_warm value. */
+static int refine(fast_ctx_t *c, double *x, double *f, double *g, double *H, int *iters) {
+    sarima_model_t *m = c->m;
+    int np = m->np, it;
+    double L[SARIMA_MAX_PARAMS * SARIMA_MAX_PARAMS], p[SARIMA_MAX_PARAMS];
+    double xn[SARIMA_MAX_PARAMS], fn, gn[SARIMA_MAX_PARAMS];
+
+    for (int i = 0; i < np; i++) {
+        memcpy(xn, x, sizeof(double) * (size_t)np);
+        double h = 1e-6 * (fabs(x[i]) > 1.0 ? fabs(x[i]) : 1.0);
+        volatile double xh = x[i] + h;
+        xn[i] = xh;
+        h = xn[i] - x[i];
+        fast_fg(c, xn, &fn, gn);
+        if (!isfinite(fn))
+            return SARIMA_WARM_NOT_MINIMUM;
+        for (int j = 0; j < np; j++)
+            H[j * np + i] = (gn[j] - g[j]) / h;
+    }
+    for (int i = 0; i < np; i++)
+        for (int j = 0; j < i; j++)
+            H[i * np + j] = H[j * np + i] = 0.5 * (H[i * np + j] + H[j * np + i]);
+    for (it = 0;; it++) {
+        *iters = it;
+        if (chol(H, np, L) != 0)
+            return SARIMA_WARM_NOT_MINIMUM;
+        chol_neg_solve(L, np, g, p);
+        double gp = 0.0;
+        for (int i = 0; i < np; i++)
+            gp += g[i] * p[i];
+        /* Newton decrement: predicted llf gain of the full step, relative to |llf| */
+        double gain = -0.5 * gp / (fabs(*f) > 1e-300 ? fabs(*f) : 1e-300);
+        if (it == 0 && gain > WARM_FAR)
+            return SARIMA_WARM_FAR;
+        if (gain <= WARM_TOL)
+            return SARIMA_WARM_USED;
+        if (it == WARM_MAX_ITER)
+            return SARIMA_WARM_NO_CONV;
+        double alpha = 1.0;
+        int ok = 0;
+        for (int ls = 0; ls < 4 && !ok; ls++, alpha *= 0.5) {
+            for (int i = 0; i < np; i++)
+                xn[i] = x[i] + alpha * p[i];
+            fast_fg(c, xn, &fn, gn);
+            ok = isfinite(fn) && fn <= *f + 1e-4 * alpha * gp;
+        }
+        if (!ok)
+            return SARIMA_WARM_NO_DECREASE;
+        /* BFGS update of H with the step taken (kept only when the curvature is positive) */
+        double s[SARIMA_MAX_PARAMS], yv[SARIMA_MAX_PARAMS], hs[SARIMA_MAX_PARAMS];
+        double sy = 0.0, shs = 0.0;
+        for (int i = 0; i < np; i++) {
+            s[i] = xn[i] - x[i];
+            yv[i] = gn[i] - g[i];
+            sy += s[i] * yv[i];
+        }
+        for (int i = 0; i < np; i++) {
+            double acc = 0.0;
+            for (int j = 0; j < np; j++)
+                acc += H[i * np + j] * s[j];
+            hs[i] = acc;
+            shs += s[i] * acc;
+        }
+        if (sy > 0.0 && shs > 0.0)
+            for (int i = 0; i < np; i++)
+                for (int j = 0; j < np; j++)
+                    H[i * np + j] += yv[i] * yv[j] / sy - hs[i] * hs[j] / shs;
+        memcpy(x, xn, sizeof(double) * (size_t)np);
+        memcpy(g, gn, sizeof(double) * (size_t)np);
+        *f = fn;
+    }
+}
+
+int sarima_fit_warm(sarima_model_t *m, const double *y, size_t n, double *x,
+                    sarima_fit_result_t *res) {
+    fast_ctx_t c = {m, y, n, 0};
+    int st, it = 0;
+    double f, g[SARIMA_MAX_PARAMS], H[SARIMA_MAX_PARAMS * SARIMA_MAX_PARAMS];
+
+    fast_fg(&c, x, &f, g);
+    st = isfinite(f) ? refine(&c, x, &f, g, H, &it) : SARIMA_WARM_BAD_START;
+    res->iterations = it;
+    res->fcalls = c.fcalls;
+    res->warnflag = st == SARIMA_WARM_USED ? 0 : 2;
+    res->llf = -f * (double)n; /* the fast filter's llf at x (within ~1e-12 of match mode's) */
+    return st;
+}

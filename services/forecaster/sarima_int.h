@@ -53,4 +53,9 @@ int sarima_lbfgsb(sarima_model_t *m, const double *y, size_t n, double *x, int m
 void sarima_fit_fast(sarima_model_t *m, const double *y, size_t n, double *x,
                      const sarima_fit_opts_t *opts, sarima_fit_result_t *res);
 
+/* Warm refinement from x (optimiser space), x in place; returns an enum sarima_warm value
+ * (SARIMA_WARM_USED: x is the optimum); fills iterations (Newton steps) and fcalls. */
+int sarima_fit_warm(sarima_model_t *m, const double *y, size_t n, double *x,
+                    sarima_fit_result_t *res);
+
 #endif

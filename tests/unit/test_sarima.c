@@ -223,6 +223,84 @@ START_TEST(fast_fit_never_worse) {
 }
 END_TEST
 
+/* Warm start, as the service runs it: day d (the series without its last day) fitted cold,
+ * then day d+1 (the golden series) warm-started from day d's parameters. Whether the warm start
+ * is used or rejected, the llf is never worse than statsmodels' cold fit of day d+1 (1e-6
+ * relative); a used warm start reports the fast filter's llf, equal to the match filter's. */
+START_TEST(warm_fit_never_worse) {
+    int id = _i + 1;
+    if (id == 11 || id == 13)
+        return;
+    golden_t g;
+    SKIP_IF_NO_SHARED(&g, id);
+    sarima_model_t *m = model_111_111();
+    sarima_fit_result_t d0, r;
+    ss_err_t err = SS_ERR_INIT;
+    size_t n0 = (size_t)(0.8 * (double)(g.n - 1));
+    ck_assert_int_eq(sarima_fit(m, g.y, n0, &(sarima_fit_opts_t){0}, &d0, &err), 0);
+    sarima_fit_opts_t fo = {.mode = SARIMA_MODE_FAST, .warm = d0.params};
+    ck_assert_int_eq(sarima_fit(m, g.y, g.n_train, &fo, &r, &err), 0);
+    double want = jnum(g.j, "llf");
+    ck_assert_msg(r.llf >= want - 1e-6 * fabs(want), "series %d warm llf %.17g < statsmodels %.17g",
+                  id, r.llf, want);
+    ck_assert_int_ne(r.warm, SARIMA_WARM_NONE);
+    if (r.warm == SARIMA_WARM_USED) {
+        sarima_filter_out_t out = {0};
+        ck_assert_int_eq(sarima_loglike(m, g.y, g.n_train, r.params, &out, &err), 0);
+        ck_assert_msg(rel_err(r.llf, out.llf) <= 1e-10, "series %d", id);
+        ck_assert_int_eq(r.warm_fcalls, 0);
+        ck_assert_int_le(r.fcalls, 20);
+    }
+    if (g.n == 730)
+        ck_assert_int_eq(r.warm, SARIMA_WARM_USED);
+    sarima_destroy(m);
+    golden_free(&g);
+}
+END_TEST
+
+/* A rejected warm start gives exactly the cold fast fit (plus the evaluations it cost); an
+ * unusable one is rejected before any filter runs; match mode ignores warm starts. */
+START_TEST(warm_fallback_is_the_cold_fit) {
+    golden_t g;
+    SKIP_IF_NO_SHARED(&g, 8);
+    sarima_model_t *m = model_111_111();
+    sarima_fit_result_t cold, r, mc, mw;
+    ss_err_t err = SS_ERR_INIT;
+    ck_assert_int_eq(sarima_fit(m, g.y, g.n_train, &(sarima_fit_opts_t){0}, &cold, &err), 0);
+    ck_assert_int_eq(cold.warm, SARIMA_WARM_NONE);
+    const double far[5] = {0.9, 0.9, 0.9, 0.9, 100.0 * cold.params[4]};
+    const double nan_p[5] = {0.1, NAN, 0.1, 0.1, 1.0};
+    const double neg_var[5] = {0.1, 0.1, 0.1, 0.1, -1.0};
+    const double *bad[3] = {far, nan_p, neg_var};
+    for (int b = 0; b < 3; b++) {
+        ck_assert_int_eq(
+            sarima_fit(m, g.y, g.n_train, &(sarima_fit_opts_t){.warm = bad[b]}, &r, &err), 0);
+        ck_assert_int_ne(r.warm, SARIMA_WARM_NONE);
+        ck_assert_int_ne(r.warm, SARIMA_WARM_USED);
+        ck_assert_str_ne(sarima_warm_str(r.warm), "unknown");
+        ck_assert_msg(memcmp(r.params, cold.params, sizeof(r.params)) == 0, "case %d", b);
+        ck_assert_double_eq(r.llf, cold.llf);
+        ck_assert_int_eq(r.fcalls, cold.fcalls + r.warm_fcalls);
+        if (b > 0) {
+            ck_assert_int_eq(r.warm, SARIMA_WARM_BAD_START);
+            ck_assert_int_eq(r.warm_fcalls, 0);
+        } else {
+            ck_assert_int_gt(r.warm_fcalls, 0);
+        }
+    }
+    sarima_fit_opts_t mo = {.mode = SARIMA_MODE_MATCH};
+    ck_assert_int_eq(sarima_fit(m, g.y, g.n_train, &mo, &mc, &err), 0);
+    mo.warm = cold.params;
+    ck_assert_int_eq(sarima_fit(m, g.y, g.n_train, &mo, &mw, &err), 0);
+    ck_assert_int_eq(mw.warm, SARIMA_WARM_NONE);
+    ck_assert(memcmp(mc.params, mw.params, sizeof(mc.params)) == 0);
+    ck_assert_double_eq(mc.llf, mw.llf);
+    ck_assert_int_eq(mc.fcalls, mw.fcalls);
+    sarima_destroy(m);
+    golden_free(&g);
+}
+END_TEST
+
 /* The analytic gradient of fast mode agrees with central differences of the match filter. */
 START_TEST(fast_gradient_matches_differences) {
     int id = _i + 1;
@@ -437,6 +515,8 @@ Suite *sarima_suite(void) {
     tcase_add_loop_test(tc, start_params_match_statsmodels, 0, N_SERIES);
     tcase_add_loop_test(tc, match_fit_reproduces_statsmodels, 0, N_SERIES);
     tcase_add_loop_test(tc, fast_fit_never_worse, 0, N_SERIES);
+    tcase_add_loop_test(tc, warm_fit_never_worse, 0, N_SERIES);
+    tcase_add_test(tc, warm_fallback_is_the_cold_fit);
     tcase_add_loop_test(tc, fast_gradient_matches_differences, 0, N_SERIES);
     tcase_add_loop_test(tc, match_lanes_equal_scalar_filter, 0, N_SERIES);
     tcase_add_loop_test(tc, other_orders_match_statsmodels, 0,
