@@ -177,7 +177,9 @@ import json, sys
 days = sorted(json.loads(l)["value"]["generated_for_day"] for l in open(sys.argv[1]))
 assert days == [17531] * 7 + [17534] * 7, days
 EOF
-metric | grep -qx 'streamscore_forecast_store_day_skipped_total 4' ||
-    ss_fail "skipped days: $(metric | grep skipped_days)"
+# The counter is read over HTTP while the service may still be finishing the poll: wait for it.
+ss_wait_for "$to" sh -c "curl -sf 'http://127.0.0.1:$MPORT/metrics' |
+    grep -qx 'streamscore_forecast_store_day_skipped_total 4'" ||
+    ss_fail "skipped days: $(metric | grep store_day_skipped)"
 [ "$(ss_redis_cli HGET "${P}fc:done" 2)" = 2018-01-03 ] || ss_fail "fc:done not advanced"
 ss_log "ok"
