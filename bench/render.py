@@ -387,9 +387,9 @@ def scaling(rs, w):
             txt.append("With %d instance%s the service, Redis and the broker kept %.0f %% of the "
                        "%d cores busy at %s orders/s%s." % (
                            ks[0], "" if ks[0] == 1 else "s", 100 * b1, cores, fnum(rate[ks[0]]),
-                           ": one instance is bound by its serial loop (poll, one Redis script "
-                           "call per micro-batch, produce, flush, store offsets), not by CPU, "
-                           "and more instances overlap those waits" if b1 < 0.7 else ""))
+                           ": one instance overlaps only one Redis write with its own work "
+                           "(it waits for each write before sending the next), not bound by "
+                           "CPU, and more instances overlap those waits" if b1 < 0.7 else ""))
         if len(ks) > 1 and busy.get(kmax) is not None:
             txt.append("%d instances reached %s orders/s (%.2f x) with %.0f %% of the cores "
                        "busy%s." % (kmax, fnum(rate[kmax]), rate[kmax] / rate[ks[0]],
@@ -407,9 +407,10 @@ def scaling(rs, w):
                    "core each) and a real broker cluster takes the broker's share elsewhere, but "
                    "all instances share one Redis whose commands run on one thread: at %s ms per "
                    "1,000 orders it caps the group near **%s orders/s**, whatever the number of "
-                   "instances or cores. Beyond that the feature store must be sharded (Redis "
-                   "Cluster: a customer's keys share a hash tag, so one order's update stays on "
-                   "one shard; demand keys are per store and day), or Redis must do less per "
+                   "instances or cores. Beyond that the feature store must be sharded (one "
+                   "Redis per range of input partitions: a write is one script over many "
+                   "customers' keys, the partition fences and shared demand hashes, so Redis "
+                   "Cluster's per-key slots do not fit it as it is), or Redis must do less per "
                    "order." % (kmax, fnum(svc), fnum(red), fnum(brk), fnum(1e6 / svc), fnum(red),
                                fnum(1e6 / red)))
         w(" ".join(txt))
