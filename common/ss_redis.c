@@ -392,6 +392,17 @@ int ss_redis_appendv(ss_redis_t *r, int argc, const char **argv, const size_t *a
     return 0;
 }
 
+int ss_redis_flush(ss_redis_t *r, ss_err_t *err) {
+    if (!r->rc)
+        return ss_err_set(err, SS_ERR_RETRIABLE, "redis connection to '%s:%d' lost in pipeline",
+                          r->host, r->port);
+    int done = 0;
+    while (!done)
+        if (redisBufferWrite(r->rc, &done) != REDIS_OK)
+            return ctx_error(r, err, "pipeline write");
+    return 0;
+}
+
 int ss_redis_get_reply(ss_redis_t *r, redisReply **reply, ss_err_t *err) {
     if (!r->rc)
         return ss_err_set(err, SS_ERR_RETRIABLE, "redis connection to '%s:%d' lost in pipeline",

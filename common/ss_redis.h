@@ -86,6 +86,11 @@ int ss_redis_command(ss_redis_t *r, redisReply **reply, ss_err_t *err, const cha
  * (appended commands may or may not have run). Returns 0 or SS_ERR_RETRIABLE. */
 int ss_redis_appendv(ss_redis_t *r, int argc, const char **argv, const size_t *argvlen,
                      ss_err_t *err);
+/* Writes everything appended so far to the socket now (hiredis otherwise sends appended commands
+ * only when a reply is read), so that the server works while the caller does something else.
+ * Returns 0 or SS_ERR_RETRIABLE (connection lost: dropped, reconnects at next use). */
+int ss_redis_flush(ss_redis_t *r, ss_err_t *err);
+
 /* Reads the next pipelined reply. *reply returns new (an error reply is returned as a reply of
  * type REDIS_REPLY_ERROR with return 0: the caller decides; use ss_redis_reply_class). */
 int ss_redis_get_reply(ss_redis_t *r, redisReply **reply, ss_err_t *err);

@@ -55,6 +55,7 @@ struct fstore {
     size_t cap_fk;
     /* pipelining: a staged plan (data, staged_args) and the one sent (sent, sent_args) */
     int staged, in_flight;
+    size_t n_prefetch; /* load replies fstore_stage still has to read */
     size_t staged_args, sent_args;
     ss_buf_t sent;
     uint64_t stale;
@@ -326,6 +327,11 @@ void fstore_invalidate(fstore_t *fs) {
     if (fs->loc)
         flocal_clear(fs->loc);
     fs->n_ep = 0;
+    fs->staged = 0;       /* computed from the dropped cache */
+    if (fs->n_prefetch) { /* their replies are unread: start over on a new connection */
+        fs->n_prefetch = 0;
+        ss_redis_disconnect(fs->r);
+    }
 }
 
 fstore_mode_t fstore_mode(const fstore_t *fs) { return fs->mode; }
@@ -405,8 +411,9 @@ int fstore_needs_io(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *pa
         const ss_txn_t *t = txns[i];
         if (epoch_index(fs, part_of(parts, i)) < 0 || !flocal_has_store(fs->loc, t->store_id))
             return 1;
-        if (t->has_customer ? !flocal_has_customer(fs->loc, t->customer_id)
-                            : flocal_anon_need(fs->loc, t, &fs->k1, &fs->k2))
+        /* An anonymous order not checked yet needs no read: staged behind a write in flight it
+         * is taken as unseen, and the write's fence on its order id catches a redelivery. */
+        if (t->has_customer && !flocal_has_customer(fs->loc, t->customer_id))
             return 1;
     }
     return 0;
@@ -415,7 +422,11 @@ int fstore_needs_io(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *pa
 /* Reads, in one pipeline, what the batch needs and the cache lacks: a new epoch (INCR of the
  * fence key) for each partition without one, HGETALL of unknown customers, HMGET wm/wmin of
  * unknown stores, HGET of unknown anonymous order ids. */
-static int local_load(fstore_t *fs, const ss_txn_t *const *txns, size_t n, ss_err_t *err) {
+static int load_replies(fstore_t *fs, size_t nq, ss_err_t *err);
+
+/* defer: append the requests only; fstore_stage reads the replies (fstore_prefetch). */
+static int local_load(fstore_t *fs, const ss_txn_t *const *txns, size_t n, int skip_anon, int defer,
+                      ss_err_t *err) {
     flocal_t *l = fs->loc;
     size_t nq = 0;
     int rc = 0;
@@ -440,7 +451,7 @@ static int local_load(fstore_t *fs, const ss_txn_t *const *txns, size_t n, ss_er
             rc = ss_redis_appendv(fs->r, 2, av, NULL, err);
             load_item(fs, nq++, LOAD_CUST, t->customer_id);
             flocal_customer_begin(l, t->customer_id); /* asked once per batch */
-        } else if (!t->has_customer && flocal_anon_need(l, t, &fs->k1, &fs->k2)) {
+        } else if (!t->has_customer && !skip_anon && flocal_anon_need(l, t, &fs->k1, &fs->k2)) {
             const char *av[3] = {"HGET", fs->k1.buf, fs->k2.buf};
             rc = ss_redis_appendv(fs->r, 3, av, NULL, err);
             ss_buf_addch(&fs->k1, '\x1f');
@@ -458,6 +469,21 @@ static int local_load(fstore_t *fs, const ss_txn_t *const *txns, size_t n, ss_er
             flocal_store_set(l, t->store_id, 0, 0, 0, 0);
         }
     }
+    if (rc == 0 && defer) { /* read by the next fstore_stage */
+        fs->n_prefetch = nq;
+        return 0;
+    }
+    if (rc == 0)
+        rc = load_replies(fs, nq, err);
+    else
+        ss_redis_disconnect(fs->r); /* unread pipelined replies */
+    return rc;
+}
+
+/* Reads the nq replies of load requests appended by local_load (fs->lkeys/lkind say what each
+ * is for) into the cache. */
+static int load_replies(fstore_t *fs, size_t nq, ss_err_t *err) {
+    int rc = 0;
     for (size_t i = 0; i < nq && rc == 0; i++) {
         redisReply *v = NULL, *v2 = NULL;
         if ((rc = ss_redis_get_reply(fs->r, &v, err)) < 0)
@@ -514,11 +540,21 @@ int fstore_stage(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts
                  fstore_result_t *res, ss_err_t *err) {
     SS_ASSERT(fs->mode == FSTORE_MODE_LOCAL);
     SS_ASSERT(!fs->staged);
-    SS_ASSERT(!fs->in_flight || !fstore_needs_io(fs, txns, parts, n));
-    if (flocal_customers(fs->loc) > fs->cache_max)
+    if (!fs->in_flight && !fs->n_prefetch && flocal_customers(fs->loc) > fs->cache_max)
         flocal_clear(fs->loc);
     batch_parts(fs, parts, n);
-    int rc = local_load(fs, txns, n, err);
+    /* Behind a write in flight, nothing may be read (the replies would follow its reply):
+     * anonymous orders not checked yet are taken as unseen (see fstore_needs_io). */
+    int rc = 0;
+    if (fs->n_prefetch) { /* the replies of fstore_prefetch come before the write's */
+        size_t nq = fs->n_prefetch;
+        fs->n_prefetch = 0;
+        rc = load_replies(fs, nq, err);
+    }
+    if (rc == 0 && fs->in_flight && fstore_needs_io(fs, txns, parts, n))
+        rc = ss_err_set(err, SS_ERR_FATAL, "fstore_stage: batch needs reads behind a write");
+    if (rc == 0)
+        rc = local_load(fs, txns, n, fs->in_flight, 0, err);
     if (rc < 0) {
         fstore_invalidate(fs);
         return rc;
@@ -543,6 +579,18 @@ int fstore_stage(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts
     return 0;
 }
 
+int fstore_prefetch(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts, size_t n,
+                    ss_err_t *err) {
+    SS_ASSERT(fs->mode == FSTORE_MODE_LOCAL && !fs->in_flight && !fs->n_prefetch);
+    if (!fs->staged && flocal_customers(fs->loc) > fs->cache_max)
+        flocal_clear(fs->loc);
+    batch_parts(fs, parts, n);
+    int rc = local_load(fs, txns, n, 1, 1, err);
+    if (rc < 0)
+        fstore_invalidate(fs);
+    return rc;
+}
+
 int fstore_send(fstore_t *fs, ss_err_t *err) {
     SS_ASSERT(fs->staged && !fs->in_flight);
     fs->staged = 0;
@@ -550,6 +598,8 @@ int fstore_send(fstore_t *fs, ss_err_t *err) {
         return 0; /* nothing to write (duplicates only) */
     int rc = ss_redis_append_evalsha_resp(fs->r, fs->wscript, fs->staged_args, fs->data.buf,
                                           fs->data.len, err);
+    if (rc == 0) /* on the wire now: Redis runs it while the caller computes the next batch */
+        rc = ss_redis_flush(fs->r, err);
     if (rc < 0) {
         fstore_invalidate(fs);
         return rc;

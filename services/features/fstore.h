@@ -87,12 +87,19 @@ int fstore_apply_parts(fstore_t *fs, const ss_txn_t *const *txns, const int32_t 
  * fstore_stage loads what the cache lacks (one pipeline of reads), computes res[0..n) and the
  * write; fstore_send appends the write to the connection without waiting; fstore_finish reads its
  * reply. While a batch is in flight, the next one may be staged only if fstore_needs_io says it
- * needs no read (its customers, stores, anonymous orders and partitions are all cached); its
- * results then assume the batch in flight succeeds. If fstore_finish fails, the cache is dropped
+ * needs no read (its customers, stores and partitions are all cached; anonymous orders not
+ * checked yet are then taken as unseen, and the write's fence on their order ids turns a
+ * redelivery into a failed write, redone from Redis); its results then assume the batch in
+ * flight succeeds. If fstore_finish fails, the cache is dropped
  * and the batch staged meanwhile is discarded: redo the failed batch (fstore_apply_parts), then
  * stage the next one again. Error codes as for fstore_apply; a failed fence is SS_ERR_INVAL with
  * "STALE" in the message. */
 int fstore_needs_io(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts, size_t n);
+/* Appends (does not wait for) the reads the batch needs and the cache lacks, except anonymous
+ * order checks, so that they run in Redis before a write sent right after (fstore_send); the
+ * next fstore_stage reads their replies. Nothing may be in flight. */
+int fstore_prefetch(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts, size_t n,
+                    ss_err_t *err);
 int fstore_stage(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts, size_t n,
                  fstore_result_t *res, ss_err_t *err);
 int fstore_send(fstore_t *fs, ss_err_t *err);

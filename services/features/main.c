@@ -120,12 +120,12 @@ typedef struct app {
     ss_dlq_t *dlq;
     const char *topic_features;
     size_t max_bytes;
-    /* Two batch slots: while Redis writes the batch in flight (local mode), the next one is
-     * decoded and computed in the other slot. */
+    /* Two batch slots: while Redis writes the held batch (local mode), the next one is decoded
+     * and computed in the other slot. */
     fbatch_t slot[2];
-    int cur;          /* slot of the batch being processed */
-    fbatch_t *flight; /* the batch whose write is in flight (NULL: none) */
-    int check_key;    /* check.key: message key must be the customer or store id */
+    int cur;        /* slot of the batch being processed */
+    fbatch_t *held; /* local mode: the batch staged but not written yet (NULL: none) */
+    int check_key;  /* check.key: message key must be the customer or store id */
     /* Outputs not yet delivered, per pending batch (ring indexed by batch sequence number; the
      * delivery callback decrements), and whether the batch produced dead letters (those are not
      * tracked per batch: such a batch waits until the producer is drained). */
@@ -353,27 +353,35 @@ static int apply_and_emit(app_t *a, fbatch_t *b, int failed, ss_err_t *err) {
     return emit_batch(a, b, failed + f, err);
 }
 
-/* Waits for the write in flight; on success emits its outputs, on a lost connection or a lost
- * fence redoes it synchronously (fstore dropped its cache, and any batch staged meanwhile). */
-static int finish_flight(app_t *a, ss_err_t *err) {
-    fbatch_t *b = a->flight;
+/* Sends the held batch's write (staged by an earlier call), waits for it and emits its outputs;
+ * if the write fails on a lost connection or fence, or the held plan was dropped meanwhile (a
+ * rebalance between polls drops the cache), the batch is redone synchronously from Redis. */
+static int flush_held(app_t *a, ss_err_t *err) {
+    fbatch_t *b = a->held;
     if (!b)
         return 0;
-    a->flight = NULL;
+    a->held = NULL;
+    if (!fstore_staged(a->fs)) /* never written: a plain synchronous apply */
+        return apply_and_emit(a, b, 0, err);
     ss_err_t e = SS_ERR_INIT;
-    int rc = fstore_finish(a->fs, &e);
+    int rc = fstore_send(a->fs, &e);
+    if (rc == 0)
+        rc = fstore_finish(a->fs, &e);
     if (rc == 0)
         return emit_batch(a, b, 0, err);
     if (rc != SS_ERR_RETRIABLE && !(rc == SS_ERR_INVAL && strstr(e.msg, "STALE")))
         return ss_err_set(err, rc, "%s", e.msg);
-    SS_LOG(LOG_WARNING, "features", "pipelined write failed (%s); redoing the batch", e.msg);
+    SS_LOG(LOG_WARNING, "features", "write failed (%s); redoing the batch", e.msg);
     return apply_and_emit(a, b, 1, err);
 }
 
-/* One polled micro-batch. Local mode pipelines: the batch is computed while the previous one's
- * write is in flight (when it needs no Redis read), then sent after that write is acknowledged,
- * and left in flight; its outputs follow in the next call or in finish_flight. Offsets of a batch
- * are stored only after its outputs (complete_pending). */
+/* One polled micro-batch. Local mode pipelines: each batch is computed ("staged") and held; when
+ * the next batch arrives, its reads and then the held batch's write go out together, so Redis
+ * serves the reads first and runs the write while this thread computes the new batch from the
+ * cache (as if the write had landed). Then the write's reply is read, its outputs are emitted,
+ * and the new batch becomes the held one. A failed write drops the cache: it is redone from
+ * Redis and the new batch staged again. Outputs keep batch order; offsets of a batch are stored
+ * only after its outputs (complete_pending). */
 static int process_batch(app_t *a, rd_kafka_message_t **msgs, size_t n, ss_err_t *err) {
     fbatch_t *b = &a->slot[a->cur];
     a->cur ^= 1;
@@ -381,28 +389,49 @@ static int process_batch(app_t *a, rd_kafka_message_t **msgs, size_t n, ss_err_t
     if (rc < 0)
         return rc;
     if (fstore_mode(a->fs) != FSTORE_MODE_LOCAL || b->k == 0) {
-        if ((rc = finish_flight(a, err)) < 0)
+        if ((rc = flush_held(a, err)) < 0)
             return rc;
         return apply_and_emit(a, b, 0, err);
     }
-    if (a->flight && fstore_needs_io(a->fs, b->ptrs, b->parts, b->k) &&
-        (rc = finish_flight(a, err)) < 0)
+    fbatch_t *s = a->held;
+    if (s && fstore_staged(a->fs)) {
+        ss_err_t e = SS_ERR_INIT;
+        a->held = NULL;
+        if (fstore_prefetch(a->fs, b->ptrs, b->parts, b->k, &e) < 0 || fstore_send(a->fs, &e) < 0) {
+            /* the connection is gone (fstore dropped the cache): redo s, then stage b below */
+            SS_LOG(LOG_WARNING, "features", "pipelined send failed (%s); applying synchronously",
+                   e.msg);
+            if ((rc = apply_and_emit(a, s, 1, err)) < 0)
+                return rc;
+        } else {
+            int staged = fstore_stage(a->fs, b->ptrs, b->parts, b->k, b->res, &e) == 0;
+            ss_err_t fe = SS_ERR_INIT;
+            int frc = fstore_finish(a->fs, &fe);
+            if (frc == 0) {
+                rc = emit_batch(a, s, 0, err);
+            } else if (frc == SS_ERR_RETRIABLE ||
+                       (frc == SS_ERR_INVAL && strstr(fe.msg, "STALE"))) {
+                SS_LOG(LOG_WARNING, "features", "pipelined write failed (%s); redoing the batch",
+                       fe.msg);
+                rc = apply_and_emit(a, s, 1, err);
+            } else {
+                return ss_err_set(err, frc, "%s", fe.msg);
+            }
+            if (rc < 0)
+                return rc;
+            if (staged && fstore_staged(a->fs)) {
+                a->held = b;
+                return 0;
+            }
+            /* b was computed from a cache the failure dropped: stage it again below */
+        }
+    } else if ((rc = flush_held(a, err)) < 0) {
         return rc;
-    ss_err_t e = SS_ERR_INIT;
-    int staged = fstore_stage(a->fs, b->ptrs, b->parts, b->k, b->res, &e) == 0;
-    if ((rc = finish_flight(a, err)) < 0)
-        return rc;
-    /* Discarded when the write in flight failed: redone, so b is computed afresh. */
-    if (!staged || fstore_in_flight(a->fs) || !fstore_staged(a->fs))
-        return apply_and_emit(a, b, 0, err);
-    if (fstore_send(a->fs, &e) < 0) {
-        SS_LOG(LOG_WARNING, "features", "pipelined send failed (%s); applying synchronously",
-               e.msg);
-        return apply_and_emit(a, b, 0, err);
     }
-    a->flight = fstore_in_flight(a->fs) ? b : NULL;
-    if (!a->flight)
-        return emit_batch(a, b, 0, err); /* nothing to write: duplicates only */
+    ss_err_t e = SS_ERR_INIT;
+    if (fstore_stage(a->fs, b->ptrs, b->parts, b->k, b->res, &e) < 0)
+        return apply_and_emit(a, b, 0, err); /* synchronously, with the outage pause */
+    a->held = b;
     return 0;
 }
 
@@ -420,8 +449,8 @@ typedef struct pending {
  * after a flush when `flush` is set). Returns 0 or SS_ERR_FATAL (lost output: exit without
  * storing). */
 static int complete_pending(app_t *a, pending_t *pend, size_t *npend, int flush, ss_err_t *err) {
-    /* The batch whose write is in flight is always the last one: it waits for its outputs. */
-    size_t keep = a->flight ? 1 : 0;
+    /* The held batch is always the last one: it waits for its write and outputs. */
+    size_t keep = a->held ? 1 : 0;
     if (*npend <= keep)
         return 0;
     ss_kafka_producer_poll(a->prod, 0);
@@ -552,7 +581,7 @@ static int run_service(const ss_cfg_t *cfg, ss_err_t *err) {
     size_t bs = (size_t)ss_cfg_int(cfg, "batch.size");
     int wait_ms = (int)ss_cfg_int(cfg, "batch.wait.ms");
     size_t max_pend = (size_t)ss_cfg_int(cfg, "output.max_pending_batches");
-    /* One more entry than max_pend: the batch in flight stays pending across a flush. */
+    /* One more entry than max_pend: the held batch stays pending across a flush. */
     pending_t *pend = ss_xcalloc(max_pend + 1, sizeof(*pend));
     size_t npend = 0;
     for (size_t i = 0; i <= max_pend; i++)
@@ -623,16 +652,15 @@ static int run_service(const ss_cfg_t *cfg, ss_err_t *err) {
         if (http)
             ss_http_heartbeat(http);
         rd_kafka_message_t **msgs = pend[npend].msgs;
-        /* With a write in flight, take only what is already fetched: if nothing is, finish
-         * that write now rather than holding its outputs for a whole batch wait. */
-        int n = ss_kafka_consumer_poll_batch(a.cons, msgs, bs, a.flight ? 0 : wait_ms, err);
+        /* With a batch held, take only what is already fetched: if nothing is, write the held
+         * batch now rather than holding its outputs for a whole batch wait. */
+        int n = ss_kafka_consumer_poll_batch(a.cons, msgs, bs, a.held ? 0 : wait_ms, err);
         if (n < 0) {
             rc = n;
             break;
         }
         if (n == 0) {
-            if ((rc = finish_flight(&a, err)) < 0 ||
-                (rc = ss_kafka_producer_check(a.prod, err)) < 0 ||
+            if ((rc = flush_held(&a, err)) < 0 || (rc = ss_kafka_producer_check(a.prod, err)) < 0 ||
                 (rc = complete_pending(&a, pend, &npend, 1, err)) < 0)
                 break;
             continue;
@@ -648,7 +676,7 @@ static int run_service(const ss_cfg_t *cfg, ss_err_t *err) {
             break;
     }
     if (rc == 0)
-        rc = finish_flight(&a, err);
+        rc = flush_held(&a, err);
     if (rc == 0)
         rc = complete_pending(&a, pend, &npend, 1, err);
     if (rc == SS_ERR_RETRIABLE && g_stop)
