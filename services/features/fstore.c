@@ -58,7 +58,6 @@ struct fstore {
     size_t n_prefetch; /* load replies fstore_stage still has to read */
     size_t staged_args, sent_args;
     ss_buf_t sent;
-    uint64_t stale;
 };
 
 fstore_t *fstore_new(ss_redis_t *r, const fstore_opts_t *opts) {
@@ -402,7 +401,9 @@ static void load_item(fstore_t *fs, size_t i, int kind, const char *key) {
     fs->lkind[i] = kind;
 }
 
-int fstore_needs_io(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts, size_t n) {
+/* 1 when the batch needs a read: a customer, store or partition epoch not cached (anonymous
+ * order checks excepted: see fstore_prefetch). */
+static int needs_io(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts, size_t n) {
     if (fs->mode != FSTORE_MODE_LOCAL)
         return 1;
     if (flocal_customers(fs->loc) > fs->cache_max)
@@ -544,14 +545,14 @@ int fstore_stage(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts
         flocal_clear(fs->loc);
     batch_parts(fs, parts, n);
     /* Behind a write in flight, nothing may be read (the replies would follow its reply):
-     * anonymous orders not checked yet are taken as unseen (see fstore_needs_io). */
+     * anonymous orders not checked yet are taken as unseen (see needs_io). */
     int rc = 0;
     if (fs->n_prefetch) { /* the replies of fstore_prefetch come before the write's */
         size_t nq = fs->n_prefetch;
         fs->n_prefetch = 0;
         rc = load_replies(fs, nq, err);
     }
-    if (rc == 0 && fs->in_flight && fstore_needs_io(fs, txns, parts, n))
+    if (rc == 0 && fs->in_flight && needs_io(fs, txns, parts, n))
         rc = ss_err_set(err, SS_ERR_FATAL, "fstore_stage: batch needs reads behind a write");
     if (rc == 0)
         rc = local_load(fs, txns, n, fs->in_flight, 0, err);
@@ -613,8 +614,6 @@ int fstore_send(fstore_t *fs, ss_err_t *err) {
     return 0;
 }
 
-int fstore_in_flight(const fstore_t *fs) { return fs->in_flight; }
-
 int fstore_staged(const fstore_t *fs) { return fs->staged; }
 
 int fstore_finish(fstore_t *fs, ss_err_t *err) {
@@ -638,13 +637,9 @@ int fstore_finish(fstore_t *fs, ss_err_t *err) {
     if (rc < 0) {
         fs->staged = 0;
         fstore_invalidate(fs);
-        if (rc == SS_ERR_INVAL && strstr(err->msg, "STALE"))
-            fs->stale++;
     }
     return rc;
 }
-
-uint64_t fstore_stale_count(const fstore_t *fs) { return fs->stale; }
 
 /* A STALE fence (another writer took over one of the batch's partitions: this process lost it
  * without knowing yet, or the other writer is the zombie) is retried at once from freshly loaded

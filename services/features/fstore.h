@@ -84,32 +84,27 @@ int fstore_apply_parts(fstore_t *fs, const ss_txn_t *const *txns, const int32_t 
                        fstore_result_t *res, ss_err_t *err);
 
 /* ---- local mode, pipelined: compute batch i+1 while Redis writes batch i ----
- * fstore_stage loads what the cache lacks (one pipeline of reads), computes res[0..n) and the
- * write; fstore_send appends the write to the connection without waiting; fstore_finish reads its
- * reply. While a batch is in flight, the next one may be staged only if fstore_needs_io says it
- * needs no read (its customers, stores and partitions are all cached; anonymous orders not
- * checked yet are then taken as unseen, and the write's fence on their order ids turns a
- * redelivery into a failed write, redone from Redis); its results then assume the batch in
- * flight succeeds. If fstore_finish fails, the cache is dropped
- * and the batch staged meanwhile is discarded: redo the failed batch (fstore_apply_parts), then
- * stage the next one again. Error codes as for fstore_apply; a failed fence is SS_ERR_INVAL with
- * "STALE" in the message. */
-int fstore_needs_io(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts, size_t n);
-/* Appends (does not wait for) the reads the batch needs and the cache lacks, except anonymous
- * order checks, so that they run in Redis before a write sent right after (fstore_send); the
- * next fstore_stage reads their replies. Nothing may be in flight. */
+ * fstore_stage reads what the cache lacks (or the replies of fstore_prefetch), computes res[0..n)
+ * and the batch's write, and keeps it staged; fstore_send appends the staged write and flushes it
+ * to the socket without waiting; fstore_finish reads its reply. The caller (features main.c)
+ * holds a staged batch until the next one is polled, then: fstore_prefetch(next) - the reads
+ * the next batch needs, except anonymous order checks, go out first -, fstore_send(held),
+ * fstore_stage(next) - computed from the cache as if the held write had landed; an anonymous
+ * order not checked yet is taken as unseen, and the write's fence on its order id turns a
+ * redelivery into a failed write -, fstore_finish(held). If fstore_finish fails, the cache is
+ * dropped and the batch staged meanwhile discarded (fstore_staged says 0): redo the failed batch
+ * (fstore_apply_parts), then stage the next one again. fstore_invalidate also discards a staged
+ * batch. Error codes as for fstore_apply; a failed fence is SS_ERR_INVAL with "STALE" in the
+ * message. Staging behind a write in flight without fstore_prefetch of every read the batch
+ * needs is refused (SS_ERR_FATAL). */
 int fstore_prefetch(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts, size_t n,
                     ss_err_t *err);
 int fstore_stage(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts, size_t n,
                  fstore_result_t *res, ss_err_t *err);
 int fstore_send(fstore_t *fs, ss_err_t *err);
 int fstore_finish(fstore_t *fs, ss_err_t *err);
-/* 1 when a batch was sent and fstore_finish not called yet; fstore_staged: 1 when a batch was
- * staged and not sent (nor discarded by a failed fstore_finish). */
-int fstore_in_flight(const fstore_t *fs);
+/* 1 when a batch is staged and neither sent nor discarded. */
 int fstore_staged(const fstore_t *fs);
-/* Writes that failed their fence (STALE) since fstore_new. */
-uint64_t fstore_stale_count(const fstore_t *fs);
 
 /* Local mode: forgets every cached state and partition epoch (call on partition assignment
  * changes: another consumer may have written the customers meanwhile). A batch in flight is not
