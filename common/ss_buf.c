@@ -132,3 +132,21 @@ void ss_buf_add_xml(ss_buf_t *b, const char *s) {
         }
     }
 }
+
+void ss_buf_add_json_str(ss_buf_t *b, const char *s, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    ss_buf_addch(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            ss_buf_add(b, e, 2);
+        } else if (c < 0x20) {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            ss_buf_add(b, e, 6);
+        } else {
+            ss_buf_addch(b, c);
+        }
+    }
+    ss_buf_addch(b, '"');
+}

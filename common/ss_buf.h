@@ -38,6 +38,9 @@ void ss_buf_adds(ss_buf_t *b, const char *s);
  * values: & < > " ' as entities; control characters other than tab and newline dropped (they
  * are not allowed in XML 1.0). */
 void ss_buf_add_xml(ss_buf_t *b, const char *s);
+/* Appends s[0..n) as a JSON string literal, quotes included: " and \ escaped with a backslash,
+ * bytes below 0x20 as \u00XX, every other byte as is (the caller vouches for UTF-8). */
+void ss_buf_add_json_str(ss_buf_t *b, const char *s, size_t n);
 /* Appends printf-formatted text. */
 void ss_buf_addf(ss_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ss_buf_vaddf(ss_buf_t *b, const char *fmt, va_list ap);

@@ -851,22 +851,6 @@ int fstore_dump_customers(fstore_t *fs, int64_t as_of_ms, FILE *out, size_t *cou
                      err);
 }
 
-static void json_str(ss_buf_t *out, const char *s, size_t n) {
-    ss_buf_addch(out, '"');
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            ss_buf_addch(out, '\\');
-            ss_buf_addch(out, c);
-        } else if (c < 0x20) {
-            ss_buf_addf(out, "\\u%04x", c);
-        } else {
-            ss_buf_addch(out, c);
-        }
-    }
-    ss_buf_addch(out, '"');
-}
-
 static int dump_demand_key(fstore_t *fs, const char *key, size_t keylen, redisReply *v, FILE *out,
                            ss_err_t *err) {
     (void)err;
@@ -885,9 +869,9 @@ static int dump_demand_key(fstore_t *fs, const char *key, size_t keylen, redisRe
             continue;
         ss_buf_reset(&line);
         ss_buf_adds(&line, "{\"store_id\":");
-        json_str(&line, store, store_len);
+        ss_buf_add_json_str(&line, store, store_len);
         ss_buf_addf(&line, ",\"day\":\"%.10s\",\"product_id\":", day);
-        json_str(&line, f->str + 2, f->len - 2);
+        ss_buf_add_json_str(&line, f->str + 2, f->len - 2);
         ss_buf_addf(&line, ",\"quantity\":%" PRId64 "}\n", field_i64(q));
         fwrite(line.buf, 1, line.len, out);
         n++;
@@ -908,7 +892,7 @@ static int dump_state_key(fstore_t *fs, const char *key, size_t keylen, redisRep
     char *cid = key_cid(fs, key, keylen);
     ss_buf_t line = SS_BUF_INIT;
     ss_buf_adds(&line, "{\"customer_id\":");
-    json_str(&line, cid, strlen(cid));
+    ss_buf_add_json_str(&line, cid, strlen(cid));
     free(cid);
     ss_buf_t prod = SS_BUF_INIT;
     size_t n_orders = 0;
@@ -916,7 +900,7 @@ static int dump_state_key(fstore_t *fs, const char *key, size_t keylen, redisRep
         const redisReply *f = v->element[i], *x = v->element[i + 1];
         if (f->len >= 2 && memcmp(f->str, "p:", 2) == 0) {
             ss_buf_addch(&prod, prod.len ? ',' : '{');
-            json_str(&prod, f->str + 2, f->len - 2);
+            ss_buf_add_json_str(&prod, f->str + 2, f->len - 2);
             ss_buf_addf(&prod, ":%" PRId64, field_i64(x));
         } else if (f->len >= 2 && memcmp(f->str, "o:", 2) == 0) {
             n_orders++;

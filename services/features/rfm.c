@@ -186,24 +186,9 @@ void rfm_features(const rfm_state_t *st, int64_t as_of_ms, rfm_features_t *f) {
     rfm_compute(&st->agg, rfm_window_count(st->win, st->n_win, as_of_ms), as_of_ms, f);
 }
 
-static void json_str(ss_buf_t *out, const char *s) {
-    ss_buf_addch(out, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            ss_buf_addch(out, '\\');
-            ss_buf_addch(out, *p);
-        } else if (*p < 0x20) {
-            ss_buf_addf(out, "\\u%04x", *p);
-        } else {
-            ss_buf_addch(out, *p);
-        }
-    }
-    ss_buf_addch(out, '"');
-}
-
 void rfm_features_json(const char *customer_id, const rfm_features_t *f, ss_buf_t *out) {
     ss_buf_adds(out, "{\"customer_id\":");
-    json_str(out, customer_id);
+    ss_buf_add_json_str(out, customer_id, strlen(customer_id));
     ss_buf_addf(out, ",\"as_of_ms\":%lld", (long long)f->as_of_ms);
     if (f->has_purchase)
         ss_buf_addf(out, ",\"recency_days\":%lld", (long long)f->recency_days);

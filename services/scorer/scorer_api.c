@@ -21,21 +21,6 @@ int scorer_api_parse_path(const char *path, char *id) {
     return 0;
 }
 
-static void json_str(ss_buf_t *out, const char *s) {
-    ss_buf_addch(out, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            ss_buf_addch(out, '\\');
-            ss_buf_addch(out, *p);
-        } else if (*p < 0x20) {
-            ss_buf_addf(out, "\\u%04x", *p);
-        } else {
-            ss_buf_addch(out, *p);
-        }
-    }
-    ss_buf_addch(out, '"');
-}
-
 static void json_time(ss_buf_t *out, const char *name, int64_t ms) {
     char iso[32];
     churn_format_time(ms, iso, sizeof iso);
@@ -53,7 +38,7 @@ void scorer_view_json(const scorer_view_t *v, ss_buf_t *out) {
     const scorer_score_t *s = &v->score;
     const rfm_features_t *f = &v->features;
     ss_buf_adds(out, "{\"customer_id\":");
-    json_str(out, v->customer_id);
+    ss_buf_add_json_str(out, v->customer_id, strlen(v->customer_id));
     if (v->has_score) {
         json_num(out, "probability", s->probability);
         ss_buf_addf(out, ",\"risk_level\":\"%s\"", churn_risk_name(s->risk));
@@ -62,7 +47,7 @@ void scorer_view_json(const scorer_view_t *v, ss_buf_t *out) {
         else
             ss_buf_adds(out, ",\"previous_risk_level\":null");
         ss_buf_adds(out, ",\"model_version\":");
-        json_str(out, v->model_version);
+        ss_buf_add_json_str(out, v->model_version, strlen(v->model_version));
         json_time(out, "features_as_of", s->features_as_of_ms);
         json_time(out, "scored_at", s->scored_at_ms);
         ss_buf_addf(out, ",\"reason\":\"%s\"", scorer_reason_name(s->reason));
@@ -110,8 +95,8 @@ void scorer_api_handle(ss_http_t *h, const ss_http_request_t *req, ss_http_respo
         resp->status = 404;
         ss_buf_adds(&b, "{\"error\":\"unknown customer ");
         ss_buf_t q = SS_BUF_INIT;
-        json_str(&q, id);
-        /* the quoted id inside a JSON string: escape the quotes json_str added */
+        ss_buf_add_json_str(&q, id, strlen(id));
+        /* the quoted id inside a JSON string: escape the quotes ss_buf_add_json_str added */
         ss_buf_addf(&b, "'%.*s'\",\"customer_id\":", (int)(q.len - 2), q.buf + 1);
         ss_buf_add(&b, q.buf, q.len);
         ss_buf_adds(&b, "}");

@@ -84,6 +84,16 @@ START_TEST(xml_escape) {
 }
 END_TEST
 
+START_TEST(json_string) {
+    ss_buf_t b = SS_BUF_INIT;
+    const char in[] = "a\"b\\c\x01\n\xc3\xa9";
+    ss_buf_add_json_str(&b, in, sizeof(in) - 1);
+    ss_buf_add_json_str(&b, "", 0);
+    ck_assert_str_eq(b.buf, "\"a\\\"b\\\\c\\u0001\\u000a\xc3\xa9\"\"\"");
+    ss_buf_release(&b);
+}
+END_TEST
+
 Suite *buf_suite(void) {
     Suite *s = suite_create("buf");
     TCase *tc = tcase_create("core");
@@ -93,6 +103,7 @@ Suite *buf_suite(void) {
     tcase_add_test(tc, detach_hands_over);
     tcase_add_test(tc, grow_then_setlen);
     tcase_add_test(tc, xml_escape);
+    tcase_add_test(tc, json_string);
     suite_add_tcase(s, tc);
     return s;
 }
