@@ -3,7 +3,8 @@
 # next to a do-nothing consumer (streamscore-kafkatool consume > /dev/null) on the same topic.
 #   bench/features_bench.sh [customers] [days] [batch.size] [state.mode]
 #                                        (defaults 20000 90 4000 local; mode local|script)
-# Needs a build: SS_BIN (default build/bin). Prints orders/s for both and Redis memory figures.
+# Needs a build: SS_BIN (default build/bin); SS_FEATURES_ARGS adds options to the service. Prints
+# orders/s for both and Redis memory figures.
 # The generator output is produced to Kafka first; throughput is then measured from the first
 # applied order to the last (group join excluded) by polling /metrics every 0.2 s.
 . "$(dirname "$0")/../tests/integration/lib.sh"
@@ -38,7 +39,7 @@ NULL_RATE=$($PY -c "n=$N; j=$t1-$t0; t=$t2-$t1-j; print('%.0f' % (n / t))")
 
 PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 ss_bg features "$SS_BIN/streamscore-features" -c "$C" --group.id bench-features \
-    --batch.size "$BATCH" --metrics.port "$PORT" --session.timeout.ms 6000 --state.mode "$MODE"
+    --batch.size "$BATCH" --metrics.port "$PORT" --session.timeout.ms 6000 --state.mode "$MODE" ${SS_FEATURES_ARGS:-}
 FPID=$SS_LAST_PID
 $PY - "$PORT" "$N" >"$D/rate.out" <<'EOF' || ss_fail "features did not finish"
 import sys, time, urllib.request

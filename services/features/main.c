@@ -55,7 +55,7 @@ static const ss_cfg_def_t defs[] = {
     {"state.cache_max_customers", SS_CFG_INT, "1000000", 1, 1e9,
      "local mode: drop the in-process cache when it holds more customers (reloads on touch)", 0},
     {"batch.wait.ms", SS_CFG_INT, "20", 0, 10000, "max wait to fill a micro-batch", 0},
-    {"output.max_pending_batches", SS_CFG_INT, "4", 1, 64,
+    {"output.max_pending_batches", SS_CFG_INT, "16", 1, 64,
      "batches whose outputs may be in flight before the loop waits for delivery (offsets are "
      "stored only after delivery)",
      0},
@@ -105,7 +105,14 @@ typedef struct fbatch {
     double t0;                 /* processing start (metrics) */
 } fbatch_t;
 
-#define SS_FEATURES_RING 256 /* > output.max_pending_batches + 1 */
+#define SS_FEATURES_RING 256 /* > output.max_pending_batches + 2 */
+
+/* A polled batch's messages, kept until its offsets are stored (see complete_pending). */
+typedef struct pending {
+    rd_kafka_message_t **msgs;
+    size_t n;
+    uint64_t seq;
+} pending_t;
 
 typedef struct app {
     const ss_cfg_t *cfg;
@@ -120,11 +127,14 @@ typedef struct app {
     ss_dlq_t *dlq;
     const char *topic_features;
     size_t max_bytes;
-    /* Two batch slots: while Redis writes the held batch (local mode), the next one is decoded
-     * and computed in the other slot. */
-    fbatch_t slot[2];
-    int cur;        /* slot of the batch being processed */
-    fbatch_t *held; /* local mode: the batch staged but not written yet (NULL: none) */
+    /* Three batch slots (local mode): while Redis writes the held batch, the acknowledged one
+     * before it emits its outputs and the next one is decoded and computed. */
+    fbatch_t slot[3];
+    int cur;         /* slot of the batch being processed */
+    fbatch_t *held;  /* local mode: the batch staged but not written yet (NULL: none) */
+    fbatch_t *acked; /* local mode: written, outputs not emitted yet (NULL: none) */
+    pending_t *pend; /* polled batches whose offsets are not stored yet, oldest first */
+    size_t npend, max_pend;
     int check_key;  /* check.key: message key must be the customer or store id */
     /* Outputs not yet delivered, per pending batch (ring indexed by batch sequence number; the
      * delivery callback decrements), and whether the batch produced dead letters (those are not
@@ -353,18 +363,31 @@ static int apply_and_emit(app_t *a, fbatch_t *b, int failed, ss_err_t *err) {
     return emit_batch(a, b, failed + f, err);
 }
 
+/* Emits the outputs of the batch whose write was acknowledged last (it always comes before the
+ * held batch, so outputs keep batch order). */
+static int emit_acked(app_t *a, ss_err_t *err) {
+    fbatch_t *b = a->acked;
+    a->acked = NULL;
+    return b ? emit_batch(a, b, 0, err) : 0;
+}
+
+#define KEEP_UNFINISHED(a) ((size_t)((a)->held ? 1 : 0) + ((a)->acked ? 1 : 0))
+enum { COMPLETE_READY, COMPLETE_ROOM, COMPLETE_ALL };
+static int complete_pending(app_t *a, int wait, size_t keep, ss_err_t *err);
+
 /* Sends the held batch's write (staged by an earlier call), waits for it and emits its outputs;
  * if the write fails on a lost connection or fence, or the held plan was dropped meanwhile (a
  * rebalance between polls drops the cache), the batch is redone synchronously from Redis. */
 static int flush_held(app_t *a, ss_err_t *err) {
+    int rc = emit_acked(a, err);
     fbatch_t *b = a->held;
-    if (!b)
-        return 0;
+    if (!b || rc < 0)
+        return rc;
     a->held = NULL;
     if (!fstore_staged(a->fs)) /* never written: a plain synchronous apply */
         return apply_and_emit(a, b, 0, err);
     ss_err_t e = SS_ERR_INIT;
-    int rc = fstore_send(a->fs, &e);
+    rc = fstore_send(a->fs, &e);
     if (rc == 0)
         rc = fstore_finish(a->fs, &e);
     if (rc == 0)
@@ -377,14 +400,16 @@ static int flush_held(app_t *a, ss_err_t *err) {
 
 /* One polled micro-batch. Local mode pipelines: each batch is computed ("staged") and held; when
  * the next batch arrives, its reads and then the held batch's write go out together, so Redis
- * serves the reads first and runs the write while this thread computes the new batch from the
- * cache (as if the write had landed). Then the write's reply is read, its outputs are emitted,
- * and the new batch becomes the held one. A failed write drops the cache: it is redone from
- * Redis and the new batch staged again. Outputs keep batch order; offsets of a batch are stored
- * only after its outputs (complete_pending). */
+ * serves the reads first and runs the write while this thread emits the outputs of the batch
+ * acknowledged before, stores the offsets that are complete, and computes the new batch from the
+ * cache (as if the write had landed). Then the write's reply is read; the written batch's outputs
+ * wait for the next write to be on its way (or for an idle poll), and the new batch becomes the
+ * held one. A failed write drops the cache: it is redone from Redis and the new batch staged
+ * again. Outputs keep batch order; offsets of a batch are stored only after its outputs
+ * (complete_pending). */
 static int process_batch(app_t *a, rd_kafka_message_t **msgs, size_t n, ss_err_t *err) {
     fbatch_t *b = &a->slot[a->cur];
-    a->cur ^= 1;
+    a->cur = (a->cur + 1) % 3;
     int rc = decode_batch(a, b, msgs, n, err);
     if (rc < 0)
         return rc;
@@ -401,14 +426,18 @@ static int process_batch(app_t *a, rd_kafka_message_t **msgs, size_t n, ss_err_t
             /* the connection is gone (fstore dropped the cache): redo s, then stage b below */
             SS_LOG(LOG_WARNING, "features", "pipelined send failed (%s); applying synchronously",
                    e.msg);
-            if ((rc = apply_and_emit(a, s, 1, err)) < 0)
+            if ((rc = emit_acked(a, err)) < 0 || (rc = apply_and_emit(a, s, 1, err)) < 0)
                 return rc;
         } else {
+            /* Redis is busy with s: meanwhile emit the batch before it and store what is done
+             * (all but s and b, the last two pending batches) */
+            if ((rc = emit_acked(a, err)) < 0 || (rc = complete_pending(a, COMPLETE_READY, 2, err)) < 0)
+                return rc;
             int staged = fstore_stage(a->fs, b->ptrs, b->parts, b->k, b->res, &e) == 0;
             ss_err_t fe = SS_ERR_INIT;
             int frc = fstore_finish(a->fs, &fe);
             if (frc == 0) {
-                rc = emit_batch(a, s, 0, err);
+                a->acked = s;
             } else if (frc == SS_ERR_RETRIABLE ||
                        (frc == SS_ERR_INVAL && strstr(fe.msg, "STALE"))) {
                 SS_LOG(LOG_WARNING, "features", "pipelined write failed (%s); redoing the batch",
@@ -439,26 +468,34 @@ static int process_batch(app_t *a, rd_kafka_message_t **msgs, size_t n, ss_err_t
  * are stored once all of its CustomerFeatures events are delivered (and, if it produced dead
  * letters, once the producer is drained), in order, so delivery of batch i overlaps the work of
  * the next batches; after output.max_pending_batches the loop flushes. */
-typedef struct pending {
-    rd_kafka_message_t **msgs;
-    size_t n;
-    uint64_t seq;
-} pending_t;
 
-/* Stores the offsets of the leading pending batches whose outputs are delivered (all of them
- * after a flush when `flush` is set). Returns 0 or SS_ERR_FATAL (lost output: exit without
- * storing). */
-static int complete_pending(app_t *a, pending_t *pend, size_t *npend, int flush, ss_err_t *err) {
-    /* The held batch is always the last one: it waits for its write and outputs. */
-    size_t keep = a->held ? 1 : 0;
+/* Stores the offsets of the leading pending batches whose outputs are delivered, except the last
+ * `keep`, whose outputs are not produced yet (KEEP_UNFINISHED: the held batch, always the last
+ * one, and the acknowledged one before it). `wait` says whether to wait for deliveries first:
+ * COMPLETE_READY not at all, COMPLETE_ROOM until the oldest batch is delivered (the pending
+ * list is full: waiting for the newest outputs too would leave Redis idle for a delivery round
+ * trip), COMPLETE_ALL until the producer is drained (idle or stopping). Returns 0 or
+ * SS_ERR_FATAL (lost output: exit without storing). */
+static int complete_pending(app_t *a, int wait, size_t keep, ss_err_t *err) {
+    pending_t *pend = a->pend;
+    size_t *npend = &a->npend;
     if (*npend <= keep)
         return 0;
     ss_kafka_producer_poll(a->prod, 0);
     int drained = ss_kafka_producer_in_flight(a->prod) == 0;
-    if (!drained && flush) {
+    if (!drained && wait == COMPLETE_ALL) {
         if (ss_kafka_producer_flush(a->prod, 60000, err) < 0)
             return SS_ERR_FATAL;
         drained = 1;
+    } else if (!drained && wait == COMPLETE_ROOM) {
+        uint64_t r = pend[0].seq % SS_FEATURES_RING;
+        /* a batch with dead letters waits for the drain (they are not tracked per batch) */
+        for (int polls = 0; !drained && (a->undelivered[r] > 0 || a->dead[r]); polls++) {
+            if (polls == 6000) /* 60 s, as the flush above */
+                return ss_err_set(err, SS_ERR_FATAL, "outputs not delivered within 60 s");
+            ss_kafka_producer_poll(a->prod, 10);
+            drained = ss_kafka_producer_in_flight(a->prod) == 0;
+        }
     }
     uint64_t lost = ss_kafka_producer_failed_take(a->prod);
     if (lost)
@@ -581,11 +618,13 @@ static int run_service(const ss_cfg_t *cfg, ss_err_t *err) {
     size_t bs = (size_t)ss_cfg_int(cfg, "batch.size");
     int wait_ms = (int)ss_cfg_int(cfg, "batch.wait.ms");
     size_t max_pend = (size_t)ss_cfg_int(cfg, "output.max_pending_batches");
-    /* One more entry than max_pend: the held batch stays pending across a flush. */
-    pending_t *pend = ss_xcalloc(max_pend + 1, sizeof(*pend));
-    size_t npend = 0;
-    for (size_t i = 0; i <= max_pend; i++)
+    /* Two more entries than max_pend: the held and acknowledged batches stay pending across a
+     * flush. */
+    pending_t *pend = ss_xcalloc(max_pend + 2, sizeof(*pend));
+    for (size_t i = 0; i < max_pend + 2; i++)
         pend[i].msgs = ss_xcalloc(bs, sizeof(*pend[i].msgs));
+    a.pend = pend;
+    a.max_pend = max_pend;
     ss_http_t *http = NULL;
     ss_schemareg_t *sr = NULL;
     int rc = 0;
@@ -651,34 +690,36 @@ static int run_service(const ss_cfg_t *cfg, ss_err_t *err) {
     while (!g_stop) {
         if (http)
             ss_http_heartbeat(http);
-        rd_kafka_message_t **msgs = pend[npend].msgs;
+        rd_kafka_message_t **msgs = pend[a.npend].msgs;
         /* With a batch held, take only what is already fetched: if nothing is, write the held
          * batch now rather than holding its outputs for a whole batch wait. */
-        int n = ss_kafka_consumer_poll_batch(a.cons, msgs, bs, a.held ? 0 : wait_ms, err);
+        int n = ss_kafka_consumer_poll_batch(a.cons, msgs, bs, a.held || a.acked ? 0 : wait_ms,
+                                             err);
         if (n < 0) {
             rc = n;
             break;
         }
         if (n == 0) {
             if ((rc = flush_held(&a, err)) < 0 || (rc = ss_kafka_producer_check(a.prod, err)) < 0 ||
-                (rc = complete_pending(&a, pend, &npend, 1, err)) < 0)
+                (rc = complete_pending(&a, COMPLETE_ALL, KEEP_UNFINISHED(&a), err)) < 0)
                 break;
             continue;
         }
         a.seq++;
         a.undelivered[a.seq % SS_FEATURES_RING] = 0;
         a.dead[a.seq % SS_FEATURES_RING] = 0;
-        pend[npend].seq = a.seq;
-        pend[npend++].n = (size_t)n;
+        pend[a.npend].seq = a.seq;
+        pend[a.npend++].n = (size_t)n;
         if ((rc = process_batch(&a, msgs, (size_t)n, err)) < 0)
             break;
-        if ((rc = complete_pending(&a, pend, &npend, npend == max_pend, err)) < 0)
+        if ((rc = complete_pending(&a, a.npend >= max_pend ? COMPLETE_ROOM : COMPLETE_READY,
+                                   KEEP_UNFINISHED(&a), err)) < 0)
             break;
     }
     if (rc == 0)
         rc = flush_held(&a, err);
     if (rc == 0)
-        rc = complete_pending(&a, pend, &npend, 1, err);
+        rc = complete_pending(&a, COMPLETE_ALL, KEEP_UNFINISHED(&a), err);
     if (rc == SS_ERR_RETRIABLE && g_stop)
         rc = 0; /* stopped during an outage: the unfinished batch is redelivered later */
 out:
@@ -687,7 +728,7 @@ out:
         if (ss_kafka_producer_flush(a.prod, 30000, &fe) < 0)
             SS_LOG(LOG_ERR, "features", "final flush: %s", fe.msg);
     }
-    for (size_t i = 0; i <= max_pend; i++) {
+    for (size_t i = 0; i < max_pend + 2; i++) {
         ss_kafka_msgs_destroy(pend[i].msgs, pend[i].n); /* unfinished: not stored */
         free(pend[i].msgs);
     }
@@ -708,7 +749,7 @@ out:
     ss_avro_reg_destroy(a.reg);
     ss_schemareg_destroy(sr);
     fcheck_release(&a.check);
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < 3; s++) {
         fbatch_t *b = &a.slot[s];
         for (size_t i = 0; i < b->cap; i++)
             ss_txn_release(&b->txns[i]);
