@@ -24,9 +24,53 @@ typedef struct fl_ent {
     uint64_t val;
 } fl_ent_t;
 
+/* Key storage of the per-batch maps: keys are appended to blocks that stay allocated across
+ * batches, so the batch scratch costs no malloc/free per key. */
+typedef struct fl_arena {
+    char **blk;
+    size_t *size;           /* of each block */
+    size_t nblk, cur, used; /* current block, bytes used in it */
+} fl_arena_t;
+
+#define FL_ARENA_BLOCK 65536
+
+static char *arena_strdup(fl_arena_t *a, const char *s) {
+    size_t n = strlen(s) + 1;
+    while (a->cur < a->nblk && a->used + n > a->size[a->cur]) {
+        a->cur++;
+        a->used = 0;
+    }
+    if (a->cur == a->nblk) {
+        size_t sz = n > FL_ARENA_BLOCK ? n : FL_ARENA_BLOCK;
+        a->blk = ss_xrealloc(a->blk, (a->nblk + 1) * sizeof(*a->blk));
+        a->size = ss_xrealloc(a->size, (a->nblk + 1) * sizeof(*a->size));
+        a->blk[a->nblk] = ss_xmalloc(sz);
+        a->size[a->nblk++] = sz;
+        a->used = 0;
+    }
+    char *d = a->blk[a->cur] + a->used;
+    memcpy(d, s, n);
+    a->used += n;
+    return d;
+}
+
+static void arena_reset(fl_arena_t *a) {
+    a->cur = 0;
+    a->used = 0;
+}
+
+static void arena_release(fl_arena_t *a) {
+    for (size_t i = 0; i < a->nblk; i++)
+        free(a->blk[i]);
+    free(a->blk);
+    free(a->size);
+    memset(a, 0, sizeof(*a));
+}
+
 typedef struct fl_map {
     fl_ent_t *e;
-    size_t cap, n; /* cap is a power of two (or 0) */
+    size_t cap, n;     /* cap is a power of two (or 0) */
+    fl_arena_t *arena; /* NULL: keys are malloc'ed one by one; else keys live there (map_reset) */
 } fl_map_t;
 
 static uint64_t fnv(const char *s) {
@@ -57,16 +101,26 @@ static fl_ent_t *map_find(const fl_map_t *m, const char *key) {
 }
 
 static void map_clear(fl_map_t *m) {
-    for (size_t i = 0; i < m->cap; i++)
-        free(m->e[i].key);
+    if (!m->arena)
+        for (size_t i = 0; i < m->cap; i++)
+            free(m->e[i].key);
     free(m->e);
+    fl_arena_t *a = m->arena;
     memset(m, 0, sizeof(*m));
+    m->arena = a;
+}
+
+/* Empties an arena-keyed map, keeping its table (the caller resets the arena). */
+static void map_reset(fl_map_t *m) {
+    if (m->cap)
+        memset(m->e, 0, m->cap * sizeof(*m->e));
+    m->n = 0;
 }
 
 static fl_ent_t *map_slot(fl_map_t *m, const char *key, int *created);
 
 static void map_grow(fl_map_t *m) {
-    fl_map_t nm = {0};
+    fl_map_t nm = {.arena = m->arena};
     nm.cap = m->cap ? m->cap * 2 : 8;
     nm.e = ss_xcalloc(nm.cap, sizeof(*nm.e));
     for (size_t i = 0; i < m->cap; i++) {
@@ -96,7 +150,7 @@ static fl_ent_t *map_slot(fl_map_t *m, const char *key, int *created) {
     size_t i = (size_t)h & (m->cap - 1);
     while (m->e[i].key)
         i = (i + 1) & (m->cap - 1);
-    m->e[i].key = ss_xstrdup(key);
+    m->e[i].key = m->arena ? arena_strdup(m->arena, key) : ss_xstrdup(key);
     m->e[i].h = h;
     m->e[i].val = 0;
     m->n++;
@@ -145,10 +199,22 @@ struct flocal {
     /* batch scratch */
     size_t *touched_c, n_touched_c, cap_touched_c;
     size_t *touched_s, n_touched_s, cap_touched_s;
-    fl_map_t demand;        /* "<dm key>\x1f<p:product>" -> quantity delta this batch */
-    fl_map_t dkeys;         /* dm key -> wall time of the last PEXPIRE this process sent */
-    const fl_ent_t **dsort; /* demand entries of the batch, sorted by key */
-    size_t cap_dsort;
+    /* Demand of the batch: one entry per (store, day, product), grouped per (store, day) hash
+     * without sorting: dgroup gives a hash its group number, demand an entry its index in dq. */
+    fl_arena_t darena;  /* keys of demand and dgroup */
+    fl_map_t demand;    /* "<dm key>\x1f<p:product>" -> index in dq */
+    fl_map_t dgroup;    /* dm key -> group number */
+    struct fl_dq {
+        const char *field; /* "p:<product>" (in darena) */
+        size_t group;
+        int64_t qty;
+    } *dq;
+    size_t n_dq, cap_dq;
+    const char **gkey; /* per group: its dm key (in darena) */
+    size_t *gstart;    /* per group: first index in dorder (counting sort) */
+    size_t n_group, cap_group;
+    size_t *dorder; /* dq indices grouped by group */
+    fl_map_t dkeys; /* dm key -> wall time of the last PEXPIRE this process sent */
     int64_t now_ms;        /* wall time of the current batch */
     char **anon_keys;      /* applied anonymous orders of the batch: dm key (owned), */
     const char **anon_ids; /* order id (borrowed from the txn), */
@@ -170,6 +236,8 @@ flocal_t *flocal_new(const char *prefix, int64_t lateness_ms, int tz_offset_min,
     l->dttl_ms = demand_ttl_ms;
     ss_buf_init(&l->key, 0);
     ss_buf_init(&l->key2, 0);
+    l->demand.arena = &l->darena;
+    l->dgroup.arena = &l->darena;
     return l;
 }
 
@@ -195,6 +263,8 @@ void flocal_clear(flocal_t *l) {
     map_clear(&l->anon);
     map_clear(&l->anon_set);
     map_clear(&l->demand);
+    map_clear(&l->dgroup);
+    arena_reset(&l->darena);
     map_clear(&l->dkeys);
 }
 
@@ -207,7 +277,11 @@ void flocal_destroy(flocal_t *l) {
     free(l->store_names);
     free(l->touched_c);
     free(l->touched_s);
-    free(l->dsort);
+    arena_release(&l->darena);
+    free(l->dq);
+    free(l->gkey);
+    free(l->gstart);
+    free(l->dorder);
     free(l->anon_keys);
     free(l->anon_ids);
     free(l->anon_fps);
@@ -471,9 +545,32 @@ static void batch_field(fl_cust_t *c, const char *name, unsigned char kind) {
     c->bk[c->nbf++] = kind;
 }
 
-/* Orders demand entries by key, so that the fields of one (store, day) hash are adjacent. */
-static int cmp_ent_key(const void *a, const void *b) {
-    return strcmp((*(const fl_ent_t *const *)a)->key, (*(const fl_ent_t *const *)b)->key);
+/* Adds q units of the line's product to the batch's demand of the (store, day) hash dk. */
+static void demand_add(flocal_t *l, const ss_buf_t *dk, const char *product, int64_t q) {
+    int created;
+    fl_ent_t *g = map_slot(&l->dgroup, dk->buf, &created);
+    if (created) {
+        if (l->n_group == l->cap_group) {
+            l->cap_group = l->cap_group ? l->cap_group * 2 : 64;
+            l->gkey = ss_xrealloc(l->gkey, l->cap_group * sizeof(*l->gkey));
+            l->gstart = ss_xrealloc(l->gstart, (l->cap_group + 1) * sizeof(*l->gstart));
+        }
+        g->val = l->n_group;
+        l->gkey[l->n_group++] = g->key;
+    }
+    size_t group = (size_t)g->val;
+    join_key(&l->key2, dk->buf, dk->len, "p:", product);
+    fl_ent_t *e = map_slot(&l->demand, l->key2.buf, &created);
+    if (created) {
+        if (l->n_dq == l->cap_dq) {
+            l->cap_dq = l->cap_dq ? l->cap_dq * 2 : 1024;
+            l->dq = ss_xrealloc(l->dq, l->cap_dq * sizeof(*l->dq));
+            l->dorder = ss_xrealloc(l->dorder, l->cap_dq * sizeof(*l->dorder));
+        }
+        e->val = l->n_dq;
+        l->dq[l->n_dq++] = (struct fl_dq){e->key + dk->len + 1, group, 0};
+    }
+    l->dq[e->val].qty += q;
 }
 
 static void snapshot(const fl_cust_t *c, int64_t t, fstore_result_t *r) {
@@ -494,7 +591,11 @@ size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, int64_t 
     l->now_ms = now_ms;
     l->n_touched_c = 0;
     l->n_touched_s = 0;
-    map_clear(&l->demand);
+    map_reset(&l->demand);
+    map_reset(&l->dgroup);
+    arena_reset(&l->darena);
+    l->n_dq = 0;
+    l->n_group = 0;
     if (l->dkeys.n > FLOCAL_MAX_DKEYS)
         map_clear(&l->dkeys); /* bounded: forgotten keys are merely refreshed again */
     ss_buf_t dk = SS_BUF_INIT;
@@ -540,10 +641,8 @@ size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, int64_t 
         if (purch) {
             if (s->has_wm && s->wm - l->lateness_ms >= day_end)
                 r->late = 1;
-            for (size_t j = 0; j < t->n_lines; j++) {
-                join_key(&l->key2, dk.buf, dk.len, "p:", t->lines[j].product_id);
-                map_slot(&l->demand, l->key2.buf, NULL)->val += (uint64_t)t->lines[j].quantity;
-            }
+            for (size_t j = 0; j < t->n_lines; j++)
+                demand_add(l, &dk, t->lines[j].product_id, t->lines[j].quantity);
         }
         if (!s->has_wm || t->event_time_ms > s->wm) {
             s->wm = t->event_time_ms;
@@ -669,38 +768,36 @@ size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, int64_t 
     /* Demand: increments (a (store, day) hash is shared by every consumer instance), grouped
      * per hash: one 'J' operation adds all of a (store, day)'s products with one HMGET and one
      * HSET in the script instead of one HINCRBY per product. */
-    size_t nd = 0;
-    if (l->demand.n > l->cap_dsort) {
-        l->cap_dsort = l->demand.n * 2;
-        l->dsort = ss_xrealloc(l->dsort, l->cap_dsort * sizeof(*l->dsort));
-    }
-    for (size_t i = 0; i < l->demand.cap; i++)
-        if (l->demand.e[i].key)
-            l->dsort[nd++] = &l->demand.e[i];
-    qsort(l->dsort, nd, sizeof(*l->dsort), cmp_ent_key);
-    for (size_t i = 0; i < nd;) {
-        const char *k0 = l->dsort[i]->key;
-        size_t klen = (size_t)(strchr(k0, '\x1f') - k0), j = i;
-        while (j < nd && j - i < FLOCAL_DEMAND_CHUNK && strncmp(l->dsort[j]->key, k0, klen) == 0 &&
-               l->dsort[j]->key[klen] == '\x1f')
-            j++;
-        arg_s(&p, "J");
-        arg_bin(&p, k0, klen);
-        arg_i64(&p, (int64_t)(j - i));
-        for (size_t k = i; k < j; k++) {
-            arg_s(&p, l->dsort[k]->key + klen + 1);
-            arg_i64(&p, (int64_t)l->dsort[k]->val);
-        }
-        if (l->dttl_ms > 0) {
-            ss_buf_reset(&l->key);
-            ss_buf_add(&l->key, k0, klen);
-            if (ttl_due(&map_slot(&l->dkeys, l->key.buf, NULL)->val, l->now_ms, l->dttl_ms)) {
-                arg_s(&p, "X");
-                arg_bin(&p, k0, klen);
-                arg_i64(&p, l->dttl_ms);
+    /* counting sort of the entries by group (first-seen order within a group) */
+    for (size_t g = 0; g <= l->n_group; g++)
+        l->gstart[g] = 0;
+    for (size_t i = 0; i < l->n_dq; i++)
+        l->gstart[l->dq[i].group + 1]++;
+    for (size_t g = 0; g < l->n_group; g++)
+        l->gstart[g + 1] += l->gstart[g];
+    for (size_t i = 0; i < l->n_dq; i++)
+        l->dorder[l->gstart[l->dq[i].group]++] = i;
+    /* gstart[g] is now the end of group g, and the start of group g + 1 */
+    for (size_t g = 0, i = 0; g < l->n_group; g++) {
+        const char *k0 = l->gkey[g];
+        size_t klen = strlen(k0), end = l->gstart[g];
+        while (i < end) {
+            size_t j = end - i > FLOCAL_DEMAND_CHUNK ? i + FLOCAL_DEMAND_CHUNK : end;
+            arg_s(&p, "J");
+            arg_bin(&p, k0, klen);
+            arg_i64(&p, (int64_t)(j - i));
+            for (size_t k = i; k < j; k++) {
+                arg_s(&p, l->dq[l->dorder[k]].field);
+                arg_i64(&p, l->dq[l->dorder[k]].qty);
             }
+            i = j;
         }
-        i = j;
+        if (l->dttl_ms > 0 &&
+            ttl_due(&map_slot(&l->dkeys, k0, NULL)->val, l->now_ms, l->dttl_ms)) {
+            arg_s(&p, "X");
+            arg_bin(&p, k0, klen);
+            arg_i64(&p, l->dttl_ms);
+        }
     }
     /* Watermarks: max/min with the stored values (other instances advance them too). */
     ss_buf_reset(&l->key);
