@@ -5,6 +5,8 @@
 -- quantities; per (store, day) product quantities with a per-store watermark.
 -- Keys (P = prefix; see docs/redis.md):
 --   P c:{<cid>}            hash: st (state), w (window), o:<order_id> -> fp, p:<product> -> qty
+--                          (the per-field layout; the local mode writes one record field r
+--                          instead, which this script refuses to read: see docs/redis.md)
 --   P dm:{<store>:<day>}   hash: p:<product> -> qty sold that event-time day, o:<order_id> -> fp
 --                          (dedupe of anonymous orders)
 --   P wm                   hash: <store> -> max event time (ms) applied for the store
@@ -68,6 +70,7 @@ for k = 1, norders do
     if not wantset[ckey] then
       need(ckey, 'st')
       need(ckey, 'w')
+      need(ckey, 'r')
     end
     need(ckey, ARGV[i])
   else
@@ -98,7 +101,13 @@ local function hmget_all(key, fields)
   end
   return t
 end
-for _, key in ipairs(keyorder) do vals[key] = hmget_all(key, want[key]) end
+for _, key in ipairs(keyorder) do
+  vals[key] = hmget_all(key, want[key])
+  if vals[key].r then
+    return redis.error_reply('LAYOUT ' .. key .. ' holds a local-mode customer record: ' ..
+                             'state.mode=script cannot read it (docs/redis.md)')
+  end
+end
 local wm, wmin = {}, {}
 if #stores > 0 then
   local r = hmget_all(P .. 'wm', stores)

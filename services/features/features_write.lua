@@ -6,7 +6,8 @@
 --                            nothing is written and the script fails with STALE (the service
 --                            reloads, acquires a new epoch and recomputes)
 --   A key field              fence: the field must not exist (anonymous order ids)
---   H key n f1 v1 .. fn vn   HSET (customer state and orders as absolute values, dedupe fields)
+--   D key                    DEL (a customer hash of the per-field layout, before its record)
+--   H key n f1 v1 .. fn vn   HSET (customer records as absolute values, dedupe fields)
 --   J key n f1 d1 .. fn dn   add di to integer field fi of hash key, for every i (demand: shared
 --                            by every consumer instance, so increments; one HMGET and one HSET
 --                            instead of n HINCRBYs)
@@ -52,6 +53,9 @@ while i <= n do
     end
     redis.call('HSET', key, unpack(kv))
     i = i + 3 + 2 * c
+  elseif op == 'D' then
+    redis.call('DEL', a[i + 1])
+    i = i + 2
   elseif op == 'X' then
     redis.call('PEXPIRE', a[i + 1], a[i + 2])
     i = i + 3

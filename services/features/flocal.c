@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "crec.h"
 #include "rfm.h"
 
 extern const char flocal_write_lua_source[]; /* generated from features_write.lua */
@@ -163,15 +164,15 @@ typedef struct fl_cust {
     char *key; /* "<prefix>c:{<cid>}" */
     rfm_state_t st;
     fl_map_t orders;    /* order id -> fingerprint */
-    fl_map_t products;  /* product id -> quantity (int64 as uint64) */
+    fl_map_t products;  /* product id -> offset of its quantity (int64, LE) in penc */
+    ss_buf_t oenc;      /* the record's order items, kept encoded (crec.h): orders only grow */
+    ss_buf_t penc;      /* the record's product items; quantities are updated in place */
     size_t idx;         /* index in flocal's cust array */
     size_t batch;       /* batch number of the last touch (0 = none) */
     uint64_t ttl_at_ms; /* wall time of the last PEXPIRE this process sent (0 = none) */
     int dirty;          /* changed in the current batch */
-    const char **bf;    /* fields written this batch: order ids / product ids (map-owned) */
-    unsigned char *bk;  /* 'o' or 'p' per bf entry */
-    size_t nbf, capbf;
-    int has_st; /* 'st' exists in Redis (loaded or written) */
+    int has_rec;        /* loaded from a record (field `r`): other fields are ignored */
+    int legacy;         /* loaded from the per-field layout: the next write replaces the key */
 } fl_cust_t;
 
 typedef struct fl_store {
@@ -246,8 +247,8 @@ static void cust_free(fl_cust_t *c) {
     rfm_state_release(&c->st);
     map_clear(&c->orders);
     map_clear(&c->products);
-    free(c->bf);
-    free(c->bk);
+    ss_buf_release(&c->oenc);
+    ss_buf_release(&c->penc);
     free(c);
 }
 
@@ -309,6 +310,8 @@ static fl_cust_t *cust_get(flocal_t *l, const char *cid) {
     e->val = l->n_cust;
     fl_cust_t *c = ss_xcalloc(1, sizeof(*c));
     c->idx = l->n_cust;
+    c->oenc = (ss_buf_t)SS_BUF_INIT;
+    c->penc = (ss_buf_t)SS_BUF_INIT;
     ss_buf_t k = SS_BUF_INIT;
     ss_buf_addf(&k, "%sc:{%s}", l->prefix, cid);
     c->key = ss_buf_detach(&k, NULL);
@@ -328,13 +331,70 @@ static uint64_t parse_hex(const char *s, size_t n) {
     return x;
 }
 
+static void cust_add_order(fl_cust_t *c, const char *id, uint64_t fp) {
+    map_slot(&c->orders, id, NULL)->val = fp;
+    crec_item(&c->oenc, id, fp);
+}
+
+/* Adds q to the customer's quantity of product id (a new item when first bought). */
+static void cust_add_product(fl_cust_t *c, const char *id, int64_t q) {
+    int created;
+    fl_ent_t *e = map_slot(&c->products, id, &created);
+    if (created) {
+        crec_item(&c->penc, id, 0);
+        e->val = c->penc.len - 8;
+    }
+    unsigned char *b = (unsigned char *)c->penc.buf + e->val;
+    uint64_t x = 0;
+    for (int i = 0; i < 8; i++)
+        x |= (uint64_t)b[i] << (8 * i);
+    x += (uint64_t)q;
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(x >> (8 * i));
+}
+
+/* The record replaces whatever was loaded for the customer. */
+static int load_record(fl_cust_t *c, const char *v, size_t vlen, ss_err_t *err) {
+    crec_t r;
+    if (crec_decode(v, vlen, &r, err) < 0)
+        return SS_ERR_INVAL;
+    c->has_rec = 1;
+    c->st.agg = r.agg;
+    free(c->st.win);
+    c->st.win = r.win; /* taken over */
+    c->st.n_win = c->st.cap_win = r.n_win;
+    r.win = NULL;
+    map_clear(&c->orders);
+    map_clear(&c->products);
+    ss_buf_reset(&c->oenc);
+    ss_buf_reset(&c->penc);
+    char id[SS_ID_MAX + 1];
+    for (size_t i = 0; i < r.n_orders; i++) {
+        memcpy(id, r.orders[i].id, r.orders[i].len);
+        id[r.orders[i].len] = '\0';
+        cust_add_order(c, id, r.orders[i].val);
+    }
+    for (size_t i = 0; i < r.n_products; i++) {
+        memcpy(id, r.products[i].id, r.products[i].len);
+        id[r.products[i].len] = '\0';
+        cust_add_product(c, id, (int64_t)r.products[i].val);
+    }
+    crec_release(&r);
+    return 0;
+}
+
 int flocal_customer_field(flocal_t *l, const char *cid, const char *f, size_t flen, const char *v,
                           size_t vlen, ss_err_t *err) {
     fl_cust_t *c = cust_get(l, cid);
-    if (flen == 2 && memcmp(f, "st", 2) == 0) {
-        c->has_st = 1;
+    if (flen == 1 && f[0] == CREC_FIELD[0])
+        return load_record(c, v, vlen, err);
+    if (c->has_rec)
+        return 0; /* left over from the per-field layout: the record is newer */
+    if ((flen == 2 && memcmp(f, "st", 2) == 0) || (flen == 1 && f[0] == 'w') ||
+        (flen > 2 && (f[0] == 'o' || f[0] == 'p') && f[1] == ':'))
+        c->legacy = 1;
+    if (flen == 2 && memcmp(f, "st", 2) == 0)
         return rfm_agg_decode(v, vlen, &c->st.agg, err);
-    }
     if (flen == 1 && f[0] == 'w') {
         int64_t *w = NULL;
         size_t nw = 0;
@@ -348,10 +408,10 @@ int flocal_customer_field(flocal_t *l, const char *cid, const char *f, size_t fl
     if (flen > 2 && (f[0] == 'o' || f[0] == 'p') && f[1] == ':') {
         char *name = ss_xstrndup(f + 2, flen - 2);
         if (f[0] == 'o') {
-            map_slot(&c->orders, name, NULL)->val = parse_hex(v, vlen);
+            cust_add_order(c, name, parse_hex(v, vlen));
         } else {
             char *s = ss_xstrndup(v, vlen);
-            map_slot(&c->products, name, NULL)->val = (uint64_t)strtoll(s, NULL, 10);
+            cust_add_product(c, name, strtoll(s, NULL, 10));
             free(s);
         }
         free(name);
@@ -527,22 +587,11 @@ static void touch_cust(flocal_t *l, fl_cust_t *c) {
         return;
     c->batch = l->batch;
     c->dirty = 0;
-    c->nbf = 0;
     if (l->n_touched_c == l->cap_touched_c) {
         l->cap_touched_c = l->cap_touched_c ? l->cap_touched_c * 2 : 256;
         l->touched_c = ss_xrealloc(l->touched_c, l->cap_touched_c * sizeof(*l->touched_c));
     }
     l->touched_c[l->n_touched_c++] = c->idx;
-}
-
-static void batch_field(fl_cust_t *c, const char *name, unsigned char kind) {
-    if (c->nbf == c->capbf) {
-        c->capbf = c->capbf ? c->capbf * 2 : 8;
-        c->bf = ss_xrealloc(c->bf, c->capbf * sizeof(*c->bf));
-        c->bk = ss_xrealloc(c->bk, c->capbf * sizeof(*c->bk));
-    }
-    c->bf[c->nbf] = name;
-    c->bk[c->nbf++] = kind;
 }
 
 /* Adds q units of the line's product to the batch's demand of the (store, day) hash dk. */
@@ -667,18 +716,14 @@ size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, int64_t 
             l->anon_fps[l->n_anon++] = fp;
             continue;
         }
-        fl_ent_t *o = map_slot(&c->orders, t->order_id, NULL);
-        o->val = fp;
-        batch_field(c, o->key, 'o');
+        cust_add_order(c, t->order_id, fp);
         c->dirty = 1;
         /* The script receives the amount as "%.17g" text: exactly this double. */
         double amount = ss_txn_amount(t);
         if (purch) {
             rfm_apply_purchase(&c->st, t->event_time_ms, amount);
             for (size_t j = 0; j < t->n_lines; j++) {
-                fl_ent_t *q = map_slot(&c->products, t->lines[j].product_id, NULL);
-                q->val += (uint64_t)t->lines[j].quantity;
-                batch_field(c, q->key, 'p');
+                cust_add_product(c, t->lines[j].product_id, t->lines[j].quantity);
             }
         } else {
             rfm_apply_return(&c->st, t->event_time_ms, amount);
@@ -718,47 +763,30 @@ size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, int64_t 
     }
     l->n_anon = 0;
 
-    /* Customers: one HSET of absolute values each (state, window, new orders, touched products). */
+    /* Customers: one field each, the whole record (crec.h): Redis's cost is per field written,
+     * and a customer's record is small next to the fields it would take (docs/benchmarks.md). A
+     * customer loaded from the per-field layout is replaced: DEL first (which drops its TTL: the
+     * PEXPIRE below is then due). */
     for (size_t k = 0; k < l->n_touched_c; k++) {
         fl_cust_t *c = l->cust[l->touched_c[k]];
         if (!c->dirty)
             continue;
-        size_t done = 0;
-        int first = 1;
-        while (first || done < c->nbf) {
-            size_t chunk = c->nbf - done > 1500 ? 1500 : c->nbf - done;
-            arg_s(&p, "H");
+        if (c->legacy) {
+            arg_s(&p, "D");
             arg_s(&p, c->key);
-            arg_i64(&p, (int64_t)(chunk + (first ? 2 : 0)));
-            if (first) {
-                unsigned char st[RFM_ST_BYTES];
-                rfm_agg_encode(&c->st.agg, st);
-                arg_s(&p, "st");
-                arg_bin(&p, st, sizeof(st));
-                arg_s(&p, "w");
-                arg_hdr(&p, 8 * c->st.n_win);
-                for (size_t w = 0; w < c->st.n_win; w++) {
-                    unsigned char b[8];
-                    uint64_t x = (uint64_t)c->st.win[w];
-                    for (int z = 0; z < 8; z++)
-                        b[z] = (unsigned char)(x >> (8 * z));
-                    ss_buf_add(p.buf, b, 8);
-                }
-                arg_end(&p);
-                first = 0;
-            }
-            for (size_t f = done; f < done + chunk; f++) {
-                if (c->bk[f] == 'o') {
-                    arg_pre(&p, "o:", c->bf[f]);
-                    arg_fp(&p, map_find(&c->orders, c->bf[f])->val);
-                } else {
-                    arg_pre(&p, "p:", c->bf[f]);
-                    arg_i64(&p, (int64_t)map_find(&c->products, c->bf[f])->val);
-                }
-            }
-            done += chunk;
+            c->legacy = 0;
+            c->ttl_at_ms = 0;
         }
-        c->has_st = 1;
+        arg_s(&p, "H");
+        arg_s(&p, c->key);
+        arg_s(&p, "1");
+        arg_s(&p, CREC_FIELD);
+        arg_hdr(&p, crec_size(c->st.n_win, c->oenc.len, c->penc.len));
+        crec_begin(p.buf, &c->st.agg, c->st.win, c->st.n_win);
+        crec_section(p.buf, c->orders.n, c->oenc.buf, c->oenc.len);
+        crec_section(p.buf, c->products.n, c->penc.buf, c->penc.len);
+        arg_end(&p);
+        c->has_rec = 1;
         if (l->cttl_ms > 0 && ttl_due(&c->ttl_at_ms, l->now_ms, l->cttl_ms)) {
             arg_s(&p, "X");
             arg_s(&p, c->key);
@@ -768,8 +796,9 @@ size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, int64_t 
     /* Demand: increments (a (store, day) hash is shared by every consumer instance), grouped
      * per hash: one 'J' operation adds all of a (store, day)'s products with one HMGET and one
      * HSET in the script instead of one HINCRBY per product. */
-    /* counting sort of the entries by group (first-seen order within a group) */
-    for (size_t g = 0; g <= l->n_group; g++)
+    /* counting sort of the entries by group (first-seen order within a group); gstart is
+     * still unallocated while no batch had a purchase */
+    for (size_t g = 0; g <= l->n_group && l->gstart; g++)
         l->gstart[g] = 0;
     for (size_t i = 0; i < l->n_dq; i++)
         l->gstart[l->dq[i].group + 1]++;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "crec.h"
 #include "flocal.h"
 #include "ss_buf.h"
 #include "ss_log.h"
@@ -802,8 +803,8 @@ static int scan_keys(fstore_t *fs, const char *pattern, const char *cmd, const c
     return rc;
 }
 
-static const char *const state_fields[] = {"st", "w"};
-#define N_STATE_FIELDS 2
+static const char *const state_fields[] = {"st", "w", CREC_FIELD};
+#define N_STATE_FIELDS 3
 
 static int64_t g_as_of; /* dump_customer's as-of (scan_cb has no opaque; one dump at a time) */
 
@@ -821,15 +822,28 @@ static char *key_cid(fstore_t *fs, const char *key, size_t keylen) {
 
 static int dump_customer(fstore_t *fs, const char *key, size_t keylen, redisReply *v, FILE *out,
                          ss_err_t *err) {
-    if (v->elements != N_STATE_FIELDS || v->element[0]->type != REDIS_REPLY_STRING)
+    if (v->elements != N_STATE_FIELDS)
         return 1;
     rfm_agg_t a = {0};
     int64_t *win = NULL;
     size_t nw = 0;
-    const redisReply *w = v->element[1];
-    if (rfm_agg_decode(v->element[0]->str, v->element[0]->len, &a, err) < 0 ||
-        (w->type == REDIS_REPLY_STRING && rfm_window_decode(w->str, w->len, &win, &nw, err) < 0))
+    const redisReply *st = v->element[0], *w = v->element[1], *rec = v->element[2];
+    if (rec->type == REDIS_REPLY_STRING) { /* local mode's record: newer than any st/w */
+        crec_t r;
+        if (crec_decode(rec->str, rec->len, &r, err) < 0)
+            return SS_ERR_INVAL;
+        a = r.agg;
+        win = r.win; /* taken over */
+        nw = r.n_win;
+        r.win = NULL;
+        crec_release(&r);
+    } else if (st->type != REDIS_REPLY_STRING) {
+        return 1;
+    } else if (rfm_agg_decode(st->str, st->len, &a, err) < 0 ||
+               (w->type == REDIS_REPLY_STRING &&
+                rfm_window_decode(w->str, w->len, &win, &nw, err) < 0)) {
         return SS_ERR_INVAL;
+    }
     rfm_features_t f;
     rfm_compute(&a, rfm_window_count(win, nw, g_as_of), g_as_of, &f);
     free(win);
@@ -886,10 +900,54 @@ int fstore_dump_demand(fstore_t *fs, FILE *out, size_t *count, ss_err_t *err) {
     return scan_keys(fs, pat, "HGETALL", NULL, 0, dump_demand_key, out, count, err);
 }
 
+static void state_agg_json(ss_buf_t *line, const rfm_agg_t *a) {
+    ss_buf_addf(line,
+                ",\"n\":%" PRId64 ",\"s\":%.17g,\"sc\":%.17g,\"mu\":%.17g,\"m2\":%.17g,\"f\":%" PRId64
+                ",\"l\":%" PRId64 ",\"rn\":%" PRId64 ",\"ra\":%.17g",
+                a->n, a->sum, a->sum_c, a->mean, a->m2, a->first_ms, a->last_ms, a->ret_n,
+                a->ret_amount);
+}
+
+static void state_win_json(ss_buf_t *line, const int64_t *win, size_t nw) {
+    ss_buf_adds(line, ",\"w\":\"");
+    for (size_t k = 0; k < nw; k++)
+        ss_buf_addf(line, "%s%" PRId64, k ? "," : "", win[k]);
+    ss_buf_addch(line, '"');
+}
+
+/* dump_state_key for a customer stored as a record (local mode). */
+static int dump_state_record(const char *cid, const redisReply *x, FILE *out, ss_err_t *err) {
+    crec_t r;
+    if (crec_decode(x->str, x->len, &r, err) < 0)
+        return SS_ERR_INVAL;
+    ss_buf_t line = SS_BUF_INIT;
+    ss_buf_adds(&line, "{\"customer_id\":");
+    ss_buf_add_json_str(&line, cid, strlen(cid));
+    state_agg_json(&line, &r.agg);
+    state_win_json(&line, r.win, r.n_win);
+    ss_buf_addf(&line, ",\"orders\":%zu,\"products\":{", r.n_orders);
+    for (size_t i = 0; i < r.n_products; i++) {
+        if (i)
+            ss_buf_addch(&line, ',');
+        ss_buf_add_json_str(&line, r.products[i].id, r.products[i].len);
+        ss_buf_addf(&line, ":%" PRId64, (int64_t)r.products[i].val);
+    }
+    ss_buf_adds(&line, "}}\n");
+    fwrite(line.buf, 1, line.len, out);
+    ss_buf_release(&line);
+    crec_release(&r);
+    return 0;
+}
+
 static int dump_state_key(fstore_t *fs, const char *key, size_t keylen, redisReply *v, FILE *out,
                           ss_err_t *err) {
-    (void)err;
     char *cid = key_cid(fs, key, keylen);
+    for (size_t i = 0; i + 1 < v->elements; i += 2)
+        if (v->element[i]->len == 1 && v->element[i]->str[0] == CREC_FIELD[0]) {
+            int rc = dump_state_record(cid, v->element[i + 1], out, err);
+            free(cid);
+            return rc;
+        }
     ss_buf_t line = SS_BUF_INIT;
     ss_buf_adds(&line, "{\"customer_id\":");
     ss_buf_add_json_str(&line, cid, strlen(cid));
@@ -907,21 +965,15 @@ static int dump_state_key(fstore_t *fs, const char *key, size_t keylen, redisRep
         } else if (strcmp(f->str, "st") == 0) {
             rfm_agg_t a;
             if (rfm_agg_decode(x->str, x->len, &a, err) == 0)
-                ss_buf_addf(&line,
-                            ",\"n\":%" PRId64 ",\"s\":%.17g,\"sc\":%.17g,\"mu\":%.17g,"
-                            "\"m2\":%.17g,\"f\":%" PRId64 ",\"l\":%" PRId64 ",\"rn\":%" PRId64
-                            ",\"ra\":%.17g",
-                            a.n, a.sum, a.sum_c, a.mean, a.m2, a.first_ms, a.last_ms, a.ret_n,
-                            a.ret_amount);
+                state_agg_json(&line, &a);
         } else if (strcmp(f->str, "w") == 0) {
             int64_t *win = NULL;
             size_t nw = 0;
-            ss_buf_adds(&line, ",\"w\":\"");
             if (rfm_window_decode(x->str, x->len, &win, &nw, err) == 0)
-                for (size_t k = 0; k < nw; k++)
-                    ss_buf_addf(&line, "%s%" PRId64, k ? "," : "", win[k]);
+                state_win_json(&line, win, nw);
+            else
+                state_win_json(&line, NULL, 0);
             free(win);
-            ss_buf_addch(&line, '"');
         }
     }
     if (!prod.len)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crec.h"
 #include "flocal.h"
 #include "fmodel.h"
 #include "rfm.h"
@@ -152,6 +153,11 @@ static int run_plan(json_t *db, const ss_buf_t *buf, size_t n) {
             free(a[0]);
             free(a[1]);
             i += 3 + 2 * (size_t)c;
+        } else if (op == 'D') {
+            a[0] = DUP(i + 1);
+            json_object_del(db, a[0]);
+            free(a[0]);
+            i += 2;
         } else if (op == 'X') {
             i += 3;
         } else if (op == 'M' || op == 'm') {
@@ -246,12 +252,12 @@ static void compare_state(const fmodel_t *m, json_t *db) {
         snprintf(key, sizeof(key), "ss:c:{%s}", cid);
         json_t *h = json_object_get(db, key);
         ck_assert_msg(h != NULL, "customer %s missing", cid);
-        rfm_agg_t a;
         ss_err_t err = SS_ERR_INIT;
-        json_t *st = json_object_get(h, "st");
-        ck_assert_ptr_nonnull(st);
-        ck_assert_int_eq(rfm_agg_decode(json_string_value(st), json_string_length(st), &a, &err),
-                         0);
+        json_t *rv = json_object_get(h, CREC_FIELD);
+        ck_assert_msg(rv != NULL && json_object_size(h) == 1, "customer %s: not one record", cid);
+        crec_t r;
+        ck_assert_int_eq(crec_decode(json_string_value(rv), json_string_length(rv), &r, &err), 0);
+        const rfm_agg_t a = r.agg;
         ck_assert_int_eq(a.n, json_integer_value(json_object_get(j, "n")));
         ck_assert(a.sum == json_real_value(json_object_get(j, "s")) ||
                   a.sum == json_number_value(json_object_get(j, "s")));
@@ -262,33 +268,23 @@ static void compare_state(const fmodel_t *m, json_t *db) {
         ck_assert_int_eq(a.last_ms, json_integer_value(json_object_get(j, "l")));
         ck_assert_int_eq(a.ret_n, json_integer_value(json_object_get(j, "rn")));
         ck_assert(a.ret_amount == json_number_value(json_object_get(j, "ra")));
-        json_t *w = json_object_get(h, "w");
-        int64_t *win = NULL;
-        size_t nw = 0;
-        ck_assert_int_eq(
-            rfm_window_decode(json_string_value(w), json_string_length(w), &win, &nw, &err), 0);
         ss_buf_t ws = SS_BUF_INIT;
         ss_buf_adds(&ws, "");
-        for (size_t k = 0; k < nw; k++)
-            ss_buf_addf(&ws, "%s%" PRId64, k ? "," : "", win[k]);
+        for (size_t k = 0; k < r.n_win; k++)
+            ss_buf_addf(&ws, "%s%" PRId64, k ? "," : "", r.win[k]);
         ck_assert_str_eq(ws.buf, json_string_value(json_object_get(j, "w")));
         ss_buf_release(&ws);
-        free(win);
-        size_t n_orders = 0, n_prod = 0;
-        const char *field;
-        json_t *v;
-        json_object_foreach(h, field, v) {
-            if (strncmp(field, "o:", 2) == 0) {
-                n_orders++;
-            } else if (strncmp(field, "p:", 2) == 0) {
-                n_prod++;
-                json_t *q = json_object_get(json_object_get(j, "products"), field + 2);
-                ck_assert_msg(q && json_integer_value(q) == atoll(json_string_value(v)),
-                              "customer %s product %s", cid, field);
-            }
+        ck_assert_int_eq(r.n_orders, json_integer_value(json_object_get(j, "orders")));
+        ck_assert_int_eq(r.n_products, json_object_size(json_object_get(j, "products")));
+        for (size_t k = 0; k < r.n_products; k++) {
+            char pid[SS_ID_MAX + 1];
+            memcpy(pid, r.products[k].id, r.products[k].len);
+            pid[r.products[k].len] = '\0';
+            json_t *q = json_object_get(json_object_get(j, "products"), pid);
+            ck_assert_msg(q && json_integer_value(q) == (int64_t)r.products[k].val,
+                          "customer %s product %s", cid, pid);
         }
-        ck_assert_int_eq(n_orders, json_integer_value(json_object_get(j, "orders")));
-        ck_assert_int_eq(n_prod, json_object_size(json_object_get(j, "products")));
+        crec_release(&r);
         json_decref(j);
         n_cust++;
     }
@@ -503,6 +499,183 @@ START_TEST(stale_writer_is_fenced) {
 }
 END_TEST
 
+/* Rewrites every customer record of the fake Redis in the per-field layout of earlier versions
+ * (and of script mode): st, w, o:<id> -> 16 hex digits, p:<id> -> decimal. Returns how many. */
+static size_t to_legacy(json_t *db) {
+    size_t n = 0;
+    const char *key;
+    json_t *h;
+    void *tmp;
+    json_object_foreach_safe(db, tmp, key, h) {
+        if (strncmp(key, "ss:c:{", 6) != 0)
+            continue;
+        json_t *rv = json_object_get(h, CREC_FIELD);
+        ck_assert_ptr_nonnull(rv);
+        crec_t r;
+        ss_err_t err = SS_ERR_INIT;
+        ck_assert_int_eq(crec_decode(json_string_value(rv), json_string_length(rv), &r, &err), 0);
+        json_t *nh = json_object();
+        unsigned char st[RFM_ST_BYTES];
+        rfm_agg_encode(&r.agg, st);
+        json_object_set_new(nh, "st", json_stringn_nocheck((const char *)st, sizeof(st)));
+        ss_buf_t w = SS_BUF_INIT;
+        for (size_t k = 0; k < r.n_win; k++)
+            for (int z = 0; z < 8; z++) {
+                unsigned char b = (unsigned char)((uint64_t)r.win[k] >> (8 * z));
+                ss_buf_add(&w, &b, 1);
+            }
+        json_object_set_new(nh, "w", json_stringn_nocheck(w.buf ? w.buf : "", w.len));
+        ss_buf_release(&w);
+        char f[80], v[32];
+        for (size_t k = 0; k < r.n_orders; k++) {
+            snprintf(f, sizeof(f), "o:%.*s", (int)r.orders[k].len, r.orders[k].id);
+            snprintf(v, sizeof(v), "%016" PRIx64, r.orders[k].val);
+            json_object_set_new(nh, f, json_string(v));
+        }
+        for (size_t k = 0; k < r.n_products; k++) {
+            snprintf(f, sizeof(f), "p:%.*s", (int)r.products[k].len, r.products[k].id);
+            snprintf(v, sizeof(v), "%" PRId64, (int64_t)r.products[k].val);
+            json_object_set_new(nh, f, json_string(v));
+        }
+        crec_release(&r);
+        json_object_set_new(db, key, nh);
+        n++;
+    }
+    return n;
+}
+
+/* A store written by an earlier version (one field per order and product) is read, its orders
+ * are recognised as duplicates, and each customer's next write replaces the fields with one
+ * record (DEL first): afterwards the store equals the model's, one record per customer. */
+START_TEST(per_field_layout_is_migrated) {
+    rng_state = 99991;
+    enum { N = 600, B = 30 };
+    ss_txn_t *orders = calloc(N, sizeof(*orders));
+    for (int i = 0; i < N; i++)
+        make_order(&orders[i], i);
+    fmodel_t *m = fmodel_new(3600000, 0);
+    flocal_t *l = flocal_new("ss:", 3600000, 0, 400 * DAY, 800 * DAY);
+    json_t *db = json_object();
+    fake_fence(db, 1);
+    ss_buf_t plan = SS_BUF_INIT;
+    fstore_result_t res[2 * B];
+    const ss_txn_t *ptrs[2 * B];
+    int late;
+    for (int i = 0; i < N / 2; i += B) {
+        for (int j = 0; j < B; j++) {
+            ptrs[j] = &orders[i + j];
+            fmodel_apply(m, ptrs[j], &late);
+        }
+        fake_load(l, db, ptrs, B);
+        ck_assert_int_eq(run_plan(db, &plan, apply_fenced(l, ptrs, B, NOW_MS, 1, res, &plan)), 0);
+    }
+    size_t n_legacy = to_legacy(db), n_del = 0;
+    ck_assert_uint_gt(n_legacy, 20);
+    flocal_clear(l); /* a new process, or the upgraded one */
+    /* Each batch: B new orders and B copies of first-half orders (duplicates). */
+    for (int i = N / 2; i < N; i += B) {
+        for (int j = 0; j < B; j++) {
+            ptrs[2 * j] = &orders[i + j];
+            ptrs[2 * j + 1] = &orders[i - N / 2 + j];
+        }
+        fake_load(l, db, ptrs, 2 * B);
+        size_t na = apply_fenced(l, ptrs, 2 * B, NOW_MS, 1, res, &plan);
+        for (int j = 0; j < 2 * B; j++) {
+            fstore_status_t want = fmodel_apply(m, ptrs[j], &late);
+            ck_assert_int_eq(res[j].status, want);
+            if (j % 2)
+                ck_assert_int_eq(res[j].status, FSTORE_DUPLICATE);
+        }
+        n_del += plan_count(&plan, na, 'D');
+        ck_assert_int_eq(run_plan(db, &plan, na), 0);
+    }
+    ck_assert_uint_eq(n_del, n_legacy); /* every customer had new orders: each migrated once */
+    compare_state(m, db);                /* asserts one record field per customer */
+    compare_demand(m, db);
+    ss_buf_release(&plan);
+    json_decref(db);
+    flocal_destroy(l);
+    fmodel_destroy(m);
+    for (int i = 0; i < N; i++)
+        ss_txn_release(&orders[i]);
+    free(orders);
+}
+END_TEST
+
+/* A first batch without any purchase (returns only) writes the customer and no demand. */
+START_TEST(returns_only_batch) {
+    ss_txn_t o = SS_TXN_INIT;
+    make_order(&o, 0);
+    o.has_customer = 1;
+    snprintf(o.customer_id, sizeof(o.customer_id), "C1");
+    o.kind = SS_TXN_RETURN;
+    flocal_t *l = flocal_new("ss:", 3600000, 0, 0, 0);
+    json_t *db = json_object();
+    fake_fence(db, 1);
+    ss_buf_t plan = SS_BUF_INIT;
+    fstore_result_t res[1];
+    const ss_txn_t *b[1] = {&o};
+    size_t na = apply_fenced(l, b, 1, NOW_MS, 1, res, &plan);
+    ck_assert_int_eq(res[0].status, FSTORE_APPLIED);
+    ck_assert_uint_eq(plan_count(&plan, na, 'J'), 0);
+    ck_assert_uint_eq(plan_count(&plan, na, 'H'), 1);
+    ck_assert_int_eq(run_plan(db, &plan, na), 0);
+    ck_assert_ptr_nonnull(json_object_get(db, "ss:c:{C1}"));
+    ss_buf_release(&plan);
+    json_decref(db);
+    flocal_destroy(l);
+    ss_txn_release(&o);
+}
+END_TEST
+
+/* Records survive a round trip exactly; every truncation, a wrong version and trailing bytes
+ * are refused. */
+START_TEST(customer_record_round_trip) {
+    rfm_agg_t a = {.n = 3, .sum = 12.5, .sum_c = 1e-17, .mean = 4.1666, .m2 = 0.25,
+                   .first_ms = T0, .last_ms = T0 + DAY, .ret_n = 1, .ret_amount = 2.55};
+    int64_t win[2] = {T0, T0 + DAY};
+    char longid[SS_ID_MAX + 1];
+    memset(longid, 'x', SS_ID_MAX);
+    longid[SS_ID_MAX] = '\0';
+    ss_buf_t b = SS_BUF_INIT, o = SS_BUF_INIT, p = SS_BUF_INIT;
+    crec_item(&o, "536365", UINT64_C(0xfedcba9876543210));
+    crec_item(&o, longid, 1);
+    crec_item(&p, "85123A", (uint64_t)INT64_C(-6));
+    crec_begin(&b, &a, win, 2);
+    crec_section(&b, 2, o.buf, o.len);
+    crec_section(&b, 1, p.buf, p.len);
+    ck_assert_uint_eq(b.len, crec_size(2, o.len, p.len));
+    ss_buf_release(&o);
+    ss_buf_release(&p);
+    crec_t r;
+    ss_err_t err = SS_ERR_INIT;
+    ck_assert_int_eq(crec_decode(b.buf, b.len, &r, &err), 0);
+    ck_assert(memcmp(&r.agg, &a, sizeof(a)) == 0);
+    ck_assert_uint_eq(r.n_win, 2);
+    ck_assert_int_eq(r.win[1], T0 + DAY);
+    ck_assert_uint_eq(r.n_orders, 2);
+    ck_assert_uint_eq(r.orders[0].len, 6);
+    ck_assert(memcmp(r.orders[0].id, "536365", 6) == 0);
+    ck_assert_uint_eq(r.orders[0].val, UINT64_C(0xfedcba9876543210));
+    ck_assert_uint_eq(r.orders[1].len, SS_ID_MAX);
+    ck_assert_uint_eq(r.n_products, 1);
+    ck_assert_int_eq((int64_t)r.products[0].val, -6);
+    crec_release(&r);
+    for (size_t n = 0; n < b.len; n++) {
+        ck_assert_int_eq(crec_decode(b.buf, n, &r, &err), SS_ERR_INVAL);
+        ck_assert_ptr_null(r.win);
+        ck_assert_ptr_null(r.orders);
+    }
+    ss_buf_addch(&b, 0);
+    ck_assert_int_eq(crec_decode(b.buf, b.len, &r, &err), SS_ERR_INVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "trailing"));
+    b.buf[0] = CREC_VERSION + 1;
+    ck_assert_int_eq(crec_decode(b.buf, b.len - 1, &r, &err), SS_ERR_INVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "version"));
+    ss_buf_release(&b);
+}
+END_TEST
+
 /* PEXPIRE goes out when a key is first written, then only once the refresh interval has passed
  * on the wall clock, not with every update. */
 START_TEST(ttl_refreshed_at_most_hourly) {
@@ -563,6 +736,9 @@ Suite *flocal_suite(void) {
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, random_streams_match_model);
     tcase_add_test(tc, reloads_from_redis_match_model);
+    tcase_add_test(tc, per_field_layout_is_migrated);
+    tcase_add_test(tc, customer_record_round_trip);
+    tcase_add_test(tc, returns_only_batch);
     tcase_add_test(tc, stale_writer_is_fenced);
     tcase_add_test(tc, ttl_refreshed_at_most_hourly);
     tcase_add_test(tc, write_script_is_embedded);
