@@ -333,24 +333,17 @@ static uint64_t parse_hex(const char *s, size_t n) {
 
 static void cust_add_order(fl_cust_t *c, const char *id, uint64_t fp) {
     map_slot(&c->orders, id, NULL)->val = fp;
-    crec_item(&c->oenc, id, fp);
+    ss_items_add(&c->oenc, id, fp);
 }
 
 /* Adds q to the customer's quantity of product id (a new item when first bought). */
 static void cust_add_product(fl_cust_t *c, const char *id, int64_t q) {
     int created;
     fl_ent_t *e = map_slot(&c->products, id, &created);
-    if (created) {
-        crec_item(&c->penc, id, 0);
-        e->val = c->penc.len - 8;
-    }
-    unsigned char *b = (unsigned char *)c->penc.buf + e->val;
-    uint64_t x = 0;
-    for (int i = 0; i < 8; i++)
-        x |= (uint64_t)b[i] << (8 * i);
-    x += (uint64_t)q;
-    for (int i = 0; i < 8; i++)
-        b[i] = (unsigned char)(x >> (8 * i));
+    if (created)
+        e->val = ss_items_add(&c->penc, id, 0);
+    char *v = c->penc.buf + e->val;
+    ss_items_set_u64(v, ss_items_get_u64(v) + (uint64_t)q);
 }
 
 /* The record replaces whatever was loaded for the customer. */
@@ -782,9 +775,8 @@ size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, int64_t 
         arg_s(&p, "1");
         arg_s(&p, CREC_FIELD);
         arg_hdr(&p, crec_size(c->st.n_win, c->oenc.len, c->penc.len));
-        crec_begin(p.buf, &c->st.agg, c->st.win, c->st.n_win);
-        crec_section(p.buf, c->orders.n, c->oenc.buf, c->oenc.len);
-        crec_section(p.buf, c->products.n, c->penc.buf, c->penc.len);
+        crec_encode(p.buf, &c->st.agg, c->st.win, c->st.n_win, c->orders.n, &c->oenc,
+                    c->products.n, &c->penc);
         arg_end(&p);
         c->has_rec = 1;
         if (l->cttl_ms > 0 && ttl_due(&c->ttl_at_ms, l->now_ms, l->cttl_ms)) {

@@ -638,12 +638,11 @@ START_TEST(customer_record_round_trip) {
     memset(longid, 'x', SS_ID_MAX);
     longid[SS_ID_MAX] = '\0';
     ss_buf_t b = SS_BUF_INIT, o = SS_BUF_INIT, p = SS_BUF_INIT;
-    crec_item(&o, "536365", UINT64_C(0xfedcba9876543210));
-    crec_item(&o, longid, 1);
-    crec_item(&p, "85123A", (uint64_t)INT64_C(-6));
-    crec_begin(&b, &a, win, 2);
-    crec_section(&b, 2, o.buf, o.len);
-    crec_section(&b, 1, p.buf, p.len);
+    ss_items_add(&o, "536365", UINT64_C(0xfedcba9876543210));
+    ss_items_add(&o, longid, 1);
+    size_t qoff = ss_items_add(&p, "85123A", 0);
+    ss_items_set_u64(p.buf + qoff, (uint64_t)INT64_C(-6)); /* in place, as the cache does */
+    crec_encode(&b, &a, win, 2, 2, &o, 1, &p);
     ck_assert_uint_eq(b.len, crec_size(2, o.len, p.len));
     ss_buf_release(&o);
     ss_buf_release(&p);
