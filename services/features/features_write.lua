@@ -7,10 +7,8 @@
 --                            reloads, acquires a new epoch and recomputes)
 --   A key field              fence: the field must not exist (anonymous order ids)
 --   D key                    DEL (a customer hash of the per-field layout, before its record)
---   H key n f1 v1 .. fn vn   HSET (customer records as absolute values, dedupe fields)
---   J key n f1 d1 .. fn dn   add di to integer field fi of hash key, for every i (demand: shared
---                            by every consumer instance, so increments; one HMGET and one HSET
---                            instead of n HINCRBYs)
+--   H key n f1 v1 .. fn vn   HSET (customer and demand records as absolute values - this writer
+--                            owns them by the fences above -, anonymous order dedupe fields)
 --   X key ms                 PEXPIRE
 --   M key field v / m key field v   set field to max / min(current, v) (watermarks)
 -- Reply: the number of operations.
@@ -37,21 +35,6 @@ while i <= n do
   if op == 'H' then
     local c = tonumber(a[i + 2])
     redis.call('HSET', a[i + 1], unpack(a, i + 3, i + 2 + 2 * c))
-    i = i + 3 + 2 * c
-  elseif op == 'J' then
-    local key, c = a[i + 1], tonumber(a[i + 2])
-    local f = {}
-    for k = 1, c do
-      f[k] = a[i + 1 + 2 * k]
-    end
-    local cur = redis.call('HMGET', key, unpack(f))
-    local kv = {}
-    for k = 1, c do
-      -- integers stay exact in a Lua number up to 2^53
-      kv[2 * k - 1] = f[k]
-      kv[2 * k] = string.format('%.0f', (tonumber(cur[k]) or 0) + tonumber(a[i + 2 + 2 * k]))
-    end
-    redis.call('HSET', key, unpack(kv))
     i = i + 3 + 2 * c
   elseif op == 'D' then
     redis.call('DEL', a[i + 1])

@@ -9,13 +9,11 @@
 
 #include "crec.h"
 #include "rfm.h"
+#include "ss_demand.h"
 
 extern const char flocal_write_lua_source[]; /* generated from features_write.lua */
 
 const char *flocal_write_script_source(void) { return flocal_write_lua_source; }
-
-/* Fields per 'J' operation at most (the script passes them to one HMGET and one HSET). */
-#define FLOCAL_DEMAND_CHUNK 1000
 
 /* ---------------------------------------------------------------- map: string -> uint64 */
 
@@ -25,53 +23,9 @@ typedef struct fl_ent {
     uint64_t val;
 } fl_ent_t;
 
-/* Key storage of the per-batch maps: keys are appended to blocks that stay allocated across
- * batches, so the batch scratch costs no malloc/free per key. */
-typedef struct fl_arena {
-    char **blk;
-    size_t *size;           /* of each block */
-    size_t nblk, cur, used; /* current block, bytes used in it */
-} fl_arena_t;
-
-#define FL_ARENA_BLOCK 65536
-
-static char *arena_strdup(fl_arena_t *a, const char *s) {
-    size_t n = strlen(s) + 1;
-    while (a->cur < a->nblk && a->used + n > a->size[a->cur]) {
-        a->cur++;
-        a->used = 0;
-    }
-    if (a->cur == a->nblk) {
-        size_t sz = n > FL_ARENA_BLOCK ? n : FL_ARENA_BLOCK;
-        a->blk = ss_xrealloc(a->blk, (a->nblk + 1) * sizeof(*a->blk));
-        a->size = ss_xrealloc(a->size, (a->nblk + 1) * sizeof(*a->size));
-        a->blk[a->nblk] = ss_xmalloc(sz);
-        a->size[a->nblk++] = sz;
-        a->used = 0;
-    }
-    char *d = a->blk[a->cur] + a->used;
-    memcpy(d, s, n);
-    a->used += n;
-    return d;
-}
-
-static void arena_reset(fl_arena_t *a) {
-    a->cur = 0;
-    a->used = 0;
-}
-
-static void arena_release(fl_arena_t *a) {
-    for (size_t i = 0; i < a->nblk; i++)
-        free(a->blk[i]);
-    free(a->blk);
-    free(a->size);
-    memset(a, 0, sizeof(*a));
-}
-
 typedef struct fl_map {
     fl_ent_t *e;
-    size_t cap, n;     /* cap is a power of two (or 0) */
-    fl_arena_t *arena; /* NULL: keys are malloc'ed one by one; else keys live there (map_reset) */
+    size_t cap, n; /* cap is a power of two (or 0) */
 } fl_map_t;
 
 static uint64_t fnv(const char *s) {
@@ -102,26 +56,16 @@ static fl_ent_t *map_find(const fl_map_t *m, const char *key) {
 }
 
 static void map_clear(fl_map_t *m) {
-    if (!m->arena)
-        for (size_t i = 0; i < m->cap; i++)
-            free(m->e[i].key);
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->e[i].key);
     free(m->e);
-    fl_arena_t *a = m->arena;
     memset(m, 0, sizeof(*m));
-    m->arena = a;
-}
-
-/* Empties an arena-keyed map, keeping its table (the caller resets the arena). */
-static void map_reset(fl_map_t *m) {
-    if (m->cap)
-        memset(m->e, 0, m->cap * sizeof(*m->e));
-    m->n = 0;
 }
 
 static fl_ent_t *map_slot(fl_map_t *m, const char *key, int *created);
 
 static void map_grow(fl_map_t *m) {
-    fl_map_t nm = {.arena = m->arena};
+    fl_map_t nm = {0};
     nm.cap = m->cap ? m->cap * 2 : 8;
     nm.e = ss_xcalloc(nm.cap, sizeof(*nm.e));
     for (size_t i = 0; i < m->cap; i++) {
@@ -151,7 +95,7 @@ static fl_ent_t *map_slot(fl_map_t *m, const char *key, int *created) {
     size_t i = (size_t)h & (m->cap - 1);
     while (m->e[i].key)
         i = (i + 1) & (m->cap - 1);
-    m->e[i].key = m->arena ? arena_strdup(m->arena, key) : ss_xstrdup(key);
+    m->e[i].key = ss_xstrdup(key);
     m->e[i].h = h;
     m->e[i].val = 0;
     m->n++;
@@ -182,6 +126,15 @@ typedef struct fl_store {
     size_t batch;     /* batch number of the last touch */
 } fl_store_t;
 
+typedef struct fl_dpart {
+    char *key;      /* "<prefix>dm:{<store>:<day>}" */
+    char field[16]; /* "q:<partition>" */
+    fl_map_t prod;  /* product id -> offset of its quantity in enc */
+    ss_buf_t enc;   /* the record's items (ss_items), quantities updated in place */
+    size_t idx;     /* index in flocal's dparts array */
+    size_t batch;   /* batch number of the last touch (0 = none) */
+} fl_dpart_t;
+
 struct flocal {
     char *prefix;
     int64_t lateness_ms; /* 2^52 when days never close */
@@ -200,22 +153,13 @@ struct flocal {
     /* batch scratch */
     size_t *touched_c, n_touched_c, cap_touched_c;
     size_t *touched_s, n_touched_s, cap_touched_s;
-    /* Demand of the batch: one entry per (store, day, product), grouped per (store, day) hash
-     * without sorting: dgroup gives a hash its group number, demand an entry its index in dq. */
-    fl_arena_t darena;  /* keys of demand and dgroup */
-    fl_map_t demand;    /* "<dm key>\x1f<p:product>" -> index in dq */
-    fl_map_t dgroup;    /* dm key -> group number */
-    struct fl_dq {
-        const char *field; /* "p:<product>" (in darena) */
-        size_t group;
-        int64_t qty;
-    } *dq;
-    size_t n_dq, cap_dq;
-    const char **gkey; /* per group: its dm key (in darena) */
-    size_t *gstart;    /* per group: first index in dorder (counting sort) */
-    size_t n_group, cap_group;
-    size_t *dorder; /* dq indices grouped by group */
-    fl_map_t dkeys; /* dm key -> wall time of the last PEXPIRE this process sent */
+    /* Demand records: per (store, day) hash and input partition, the quantities applied from
+     * that partition (ss_demand.h), cached like the customers and written absolute. */
+    fl_map_t dpart_idx; /* "<dm key>\x1f<partition>" -> index in dparts */
+    struct fl_dpart **dparts;
+    size_t n_dpart, cap_dpart;
+    size_t *touched_d, n_touched_d, cap_touched_d;
+    fl_map_t dkeys;        /* dm key -> wall time of the last PEXPIRE this process sent */
     int64_t now_ms;        /* wall time of the current batch */
     char **anon_keys;      /* applied anonymous orders of the batch: dm key (owned), */
     const char **anon_ids; /* order id (borrowed from the txn), */
@@ -237,8 +181,6 @@ flocal_t *flocal_new(const char *prefix, int64_t lateness_ms, int tz_offset_min,
     l->dttl_ms = demand_ttl_ms;
     ss_buf_init(&l->key, 0);
     ss_buf_init(&l->key2, 0);
-    l->demand.arena = &l->darena;
-    l->dgroup.arena = &l->darena;
     return l;
 }
 
@@ -263,9 +205,15 @@ void flocal_clear(flocal_t *l) {
     map_clear(&l->store_idx);
     map_clear(&l->anon);
     map_clear(&l->anon_set);
-    map_clear(&l->demand);
-    map_clear(&l->dgroup);
-    arena_reset(&l->darena);
+    for (size_t i = 0; i < l->n_dpart; i++) {
+        fl_dpart_t *d = l->dparts[i];
+        free(d->key);
+        map_clear(&d->prod);
+        ss_buf_release(&d->enc);
+        free(d);
+    }
+    l->n_dpart = 0;
+    map_clear(&l->dpart_idx);
     map_clear(&l->dkeys);
 }
 
@@ -278,11 +226,8 @@ void flocal_destroy(flocal_t *l) {
     free(l->store_names);
     free(l->touched_c);
     free(l->touched_s);
-    arena_release(&l->darena);
-    free(l->dq);
-    free(l->gkey);
-    free(l->gstart);
-    free(l->dorder);
+    free(l->dparts);
+    free(l->touched_d);
     free(l->anon_keys);
     free(l->anon_ids);
     free(l->anon_fps);
@@ -293,6 +238,8 @@ void flocal_destroy(flocal_t *l) {
 }
 
 size_t flocal_customers(const flocal_t *l) { return l->n_cust; }
+
+size_t flocal_cached(const flocal_t *l) { return l->n_cust + l->n_dpart; }
 
 int flocal_has_customer(const flocal_t *l, const char *cid) {
     return map_find(&l->cust_idx, cid) != NULL;
@@ -587,32 +534,100 @@ static void touch_cust(flocal_t *l, fl_cust_t *c) {
     l->touched_c[l->n_touched_c++] = c->idx;
 }
 
-/* Adds q units of the line's product to the batch's demand of the (store, day) hash dk. */
-static void demand_add(flocal_t *l, const ss_buf_t *dk, const char *product, int64_t q) {
+/* "<dm key>\x1f<partition>" into l->key2, the dpart_idx key. */
+static void dpart_name(flocal_t *l, const char *dk, size_t dklen, int32_t part) {
+    char b[24];
+    b[0] = '\x1f';
+    size_t n = 1 + fmt_i64(b + 1, part); /* per order: no printf */
+    ss_buf_reset(&l->key2);
+    ss_buf_add(&l->key2, dk, dklen);
+    ss_buf_add(&l->key2, b, n);
+}
+
+/* The cached record of (dk, part), created empty when absent (the caller loaded it first). */
+static fl_dpart_t *dpart_get(flocal_t *l, const char *dk, size_t dklen, int32_t part) {
+    dpart_name(l, dk, dklen, part);
     int created;
-    fl_ent_t *g = map_slot(&l->dgroup, dk->buf, &created);
-    if (created) {
-        if (l->n_group == l->cap_group) {
-            l->cap_group = l->cap_group ? l->cap_group * 2 : 64;
-            l->gkey = ss_xrealloc(l->gkey, l->cap_group * sizeof(*l->gkey));
-            l->gstart = ss_xrealloc(l->gstart, (l->cap_group + 1) * sizeof(*l->gstart));
-        }
-        g->val = l->n_group;
-        l->gkey[l->n_group++] = g->key;
+    fl_ent_t *e = map_slot(&l->dpart_idx, l->key2.buf, &created);
+    if (!created)
+        return l->dparts[e->val];
+    if (l->n_dpart == l->cap_dpart) {
+        l->cap_dpart = l->cap_dpart ? l->cap_dpart * 2 : 64;
+        l->dparts = ss_xrealloc(l->dparts, l->cap_dpart * sizeof(*l->dparts));
     }
-    size_t group = (size_t)g->val;
-    join_key(&l->key2, dk->buf, dk->len, "p:", product);
-    fl_ent_t *e = map_slot(&l->demand, l->key2.buf, &created);
-    if (created) {
-        if (l->n_dq == l->cap_dq) {
-            l->cap_dq = l->cap_dq ? l->cap_dq * 2 : 1024;
-            l->dq = ss_xrealloc(l->dq, l->cap_dq * sizeof(*l->dq));
-            l->dorder = ss_xrealloc(l->dorder, l->cap_dq * sizeof(*l->dorder));
-        }
-        e->val = l->n_dq;
-        l->dq[l->n_dq++] = (struct fl_dq){e->key + dk->len + 1, group, 0};
+    e->val = l->n_dpart;
+    fl_dpart_t *d = ss_xcalloc(1, sizeof(*d));
+    d->key = ss_xstrndup(dk, dklen);
+    snprintf(d->field, sizeof(d->field), "q:%d", (int)part);
+    d->enc = (ss_buf_t)SS_BUF_INIT;
+    d->idx = l->n_dpart;
+    l->dparts[l->n_dpart++] = d;
+    return d;
+}
+
+static void dpart_add(fl_dpart_t *d, const char *product, int64_t q) {
+    int created;
+    fl_ent_t *e = map_slot(&d->prod, product, &created);
+    if (created)
+        e->val = ss_items_add(&d->enc, product, 0);
+    char *v = d->enc.buf + e->val;
+    ss_items_set_u64(v, ss_items_get_u64(v) + (uint64_t)q);
+}
+
+static void touch_dpart(flocal_t *l, fl_dpart_t *d) {
+    if (d->batch == l->batch)
+        return;
+    d->batch = l->batch;
+    if (l->n_touched_d == l->cap_touched_d) {
+        l->cap_touched_d = l->cap_touched_d ? l->cap_touched_d * 2 : 64;
+        l->touched_d = ss_xrealloc(l->touched_d, l->cap_touched_d * sizeof(*l->touched_d));
     }
-    l->dq[e->val].qty += q;
+    l->touched_d[l->n_touched_d++] = d->idx;
+}
+
+int flocal_demand_need(flocal_t *l, const ss_txn_t *t, int32_t part, ss_buf_t *key,
+                       ss_buf_t *field) {
+    int64_t end;
+    demand_key(l, t, key, &end);
+    dpart_name(l, key->buf, key->len, part);
+    if (map_find(&l->dpart_idx, l->key2.buf))
+        return 0;
+    char b[24] = "q:";
+    size_t n = 2 + fmt_i64(b + 2, part);
+    ss_buf_reset(field);
+    ss_buf_add(field, b, n);
+    return 1;
+}
+
+static int dpart_load_cb(const char *product, size_t len, double qty, void *opaque, ss_err_t *err) {
+    (void)err;
+    char id[SS_ID_MAX + 1];
+    memcpy(id, product, len);
+    id[len] = '\0';
+    dpart_add(opaque, id, (int64_t)qty);
+    return 0;
+}
+
+int flocal_demand_set(flocal_t *l, const char *key, int32_t part, const char *v, size_t vlen,
+                      ss_err_t *err) {
+    fl_dpart_t *d = dpart_get(l, key, strlen(key), part);
+    map_clear(&d->prod);
+    ss_buf_reset(&d->enc);
+    if (!v)
+        return 0;
+    int rc = ss_demand_field(d->field, strlen(d->field), v, vlen, dpart_load_cb, d, err);
+    if (rc < 0) { /* not cached: the batch fails rather than overwrite what it cannot read */
+        map_clear(&d->prod);
+        ss_buf_reset(&d->enc);
+    }
+    return rc;
+}
+
+int flocal_demand_cached(flocal_t *l, const ss_txn_t *t, int32_t part) {
+    int64_t end;
+    demand_key(l, t, &l->key, &end);
+    dpart_name(l, l->key.buf, l->key.len, part);
+    return map_find(&l->dpart_idx, l->key2.buf) != NULL;
 }
 
 static void snapshot(const fl_cust_t *c, int64_t t, fstore_result_t *r) {
@@ -624,20 +639,16 @@ static void snapshot(const fl_cust_t *c, int64_t t, fstore_result_t *r) {
     rfm_compute(&c->st.agg, rfm_window_count(c->st.win, c->st.n_win, as_of), as_of, &r->feat);
 }
 
-size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, int64_t now_ms,
-                    const char *const *fence_keys, const int64_t *fence_epochs, size_t n_fences,
-                    fstore_result_t *res, ss_buf_t *plan_buf) {
+size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, const int32_t *parts, size_t n,
+                    int64_t now_ms, const char *const *fence_keys, const int64_t *fence_epochs,
+                    size_t n_fences, fstore_result_t *res, ss_buf_t *plan_buf) {
     plan_t p = {plan_buf, 0};
     ss_buf_reset(plan_buf);
     l->batch++;
     l->now_ms = now_ms;
     l->n_touched_c = 0;
     l->n_touched_s = 0;
-    map_reset(&l->demand);
-    map_reset(&l->dgroup);
-    arena_reset(&l->darena);
-    l->n_dq = 0;
-    l->n_group = 0;
+    l->n_touched_d = 0;
     if (l->dkeys.n > FLOCAL_MAX_DKEYS)
         map_clear(&l->dkeys); /* bounded: forgotten keys are merely refreshed again */
     ss_buf_t dk = SS_BUF_INIT;
@@ -683,8 +694,10 @@ size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, int64_t 
         if (purch) {
             if (s->has_wm && s->wm - l->lateness_ms >= day_end)
                 r->late = 1;
+            fl_dpart_t *d = dpart_get(l, dk.buf, dk.len, parts ? parts[i] : 0);
+            touch_dpart(l, d);
             for (size_t j = 0; j < t->n_lines; j++)
-                demand_add(l, &dk, t->lines[j].product_id, t->lines[j].quantity);
+                dpart_add(d, t->lines[j].product_id, t->lines[j].quantity);
         }
         if (!s->has_wm || t->event_time_ms > s->wm) {
             s->wm = t->event_time_ms;
@@ -775,8 +788,8 @@ size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, int64_t 
         arg_s(&p, "1");
         arg_s(&p, CREC_FIELD);
         arg_hdr(&p, crec_size(c->st.n_win, c->oenc.len, c->penc.len));
-        crec_encode(p.buf, &c->st.agg, c->st.win, c->st.n_win, c->orders.n, &c->oenc,
-                    c->products.n, &c->penc);
+        crec_encode(p.buf, &c->st.agg, c->st.win, c->st.n_win, c->orders.n, &c->oenc, c->products.n,
+                    &c->penc);
         arg_end(&p);
         c->has_rec = 1;
         if (l->cttl_ms > 0 && ttl_due(&c->ttl_at_ms, l->now_ms, l->cttl_ms)) {
@@ -785,38 +798,22 @@ size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, size_t n, int64_t 
             arg_i64(&p, l->cttl_ms);
         }
     }
-    /* Demand: increments (a (store, day) hash is shared by every consumer instance), grouped
-     * per hash: one 'J' operation adds all of a (store, day)'s products with one HMGET and one
-     * HSET in the script instead of one HINCRBY per product. */
-    /* counting sort of the entries by group (first-seen order within a group); gstart is
-     * still unallocated while no batch had a purchase */
-    for (size_t g = 0; g <= l->n_group && l->gstart; g++)
-        l->gstart[g] = 0;
-    for (size_t i = 0; i < l->n_dq; i++)
-        l->gstart[l->dq[i].group + 1]++;
-    for (size_t g = 0; g < l->n_group; g++)
-        l->gstart[g + 1] += l->gstart[g];
-    for (size_t i = 0; i < l->n_dq; i++)
-        l->dorder[l->gstart[l->dq[i].group]++] = i;
-    /* gstart[g] is now the end of group g, and the start of group g + 1 */
-    for (size_t g = 0, i = 0; g < l->n_group; g++) {
-        const char *k0 = l->gkey[g];
-        size_t klen = strlen(k0), end = l->gstart[g];
-        while (i < end) {
-            size_t j = end - i > FLOCAL_DEMAND_CHUNK ? i + FLOCAL_DEMAND_CHUNK : end;
-            arg_s(&p, "J");
-            arg_bin(&p, k0, klen);
-            arg_i64(&p, (int64_t)(j - i));
-            for (size_t k = i; k < j; k++) {
-                arg_s(&p, l->dq[l->dorder[k]].field);
-                arg_i64(&p, l->dq[l->dorder[k]].qty);
-            }
-            i = j;
-        }
+    /* Demand: each touched (store, day, partition) record, absolute (this writer owns the
+     * partition: the fences above guard it); other partitions' records and p: fields of the same
+     * hash are other writers'. */
+    for (size_t k = 0; k < l->n_touched_d; k++) {
+        const fl_dpart_t *d = l->dparts[l->touched_d[k]];
+        arg_s(&p, "H");
+        arg_s(&p, d->key);
+        arg_s(&p, "1");
+        arg_s(&p, d->field);
+        arg_hdr(&p, ss_demand_record_size(d->enc.len));
+        ss_demand_record(p.buf, d->prod.n, &d->enc);
+        arg_end(&p);
         if (l->dttl_ms > 0 &&
-            ttl_due(&map_slot(&l->dkeys, k0, NULL)->val, l->now_ms, l->dttl_ms)) {
+            ttl_due(&map_slot(&l->dkeys, d->key, NULL)->val, l->now_ms, l->dttl_ms)) {
             arg_s(&p, "X");
-            arg_bin(&p, k0, klen);
+            arg_s(&p, d->key);
             arg_i64(&p, l->dttl_ms);
         }
     }

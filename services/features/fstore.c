@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,6 +12,7 @@
 #include "crec.h"
 #include "flocal.h"
 #include "ss_buf.h"
+#include "ss_demand.h"
 #include "ss_log.h"
 
 extern const char fstore_lua_source[]; /* generated from features.lua at build time */
@@ -384,7 +386,7 @@ static void batch_parts(fstore_t *fs, const int32_t *parts, size_t n) {
     }
 }
 
-enum { LOAD_CUST = 1, LOAD_WM, LOAD_ANON, LOAD_EPOCH };
+enum { LOAD_CUST = 1, LOAD_WM, LOAD_ANON, LOAD_EPOCH, LOAD_DEMAND };
 
 static void load_item(fstore_t *fs, size_t i, int kind, const char *key) {
     if (i >= fs->lcap) {
@@ -407,7 +409,7 @@ static void load_item(fstore_t *fs, size_t i, int kind, const char *key) {
 static int needs_io(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts, size_t n) {
     if (fs->mode != FSTORE_MODE_LOCAL)
         return 1;
-    if (flocal_customers(fs->loc) > fs->cache_max)
+    if (flocal_cached(fs->loc) > fs->cache_max)
         return 1;
     for (size_t i = 0; i < n; i++) {
         const ss_txn_t *t = txns[i];
@@ -416,6 +418,8 @@ static int needs_io(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *pa
         /* An anonymous order not checked yet needs no read: staged behind a write in flight it
          * is taken as unseen, and the write's fence on its order id catches a redelivery. */
         if (t->has_customer && !flocal_has_customer(fs->loc, t->customer_id))
+            return 1;
+        if (t->kind == SS_TXN_PURCHASE && !flocal_demand_cached(fs->loc, t, part_of(parts, i)))
             return 1;
     }
     return 0;
@@ -427,8 +431,8 @@ static int needs_io(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *pa
 static int load_replies(fstore_t *fs, size_t nq, ss_err_t *err);
 
 /* defer: append the requests only; fstore_stage reads the replies (fstore_prefetch). */
-static int local_load(fstore_t *fs, const ss_txn_t *const *txns, size_t n, int skip_anon, int defer,
-                      ss_err_t *err) {
+static int local_load(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts, size_t n,
+                      int skip_anon, int defer, ss_err_t *err) {
     flocal_t *l = fs->loc;
     size_t nq = 0;
     int rc = 0;
@@ -459,6 +463,16 @@ static int local_load(fstore_t *fs, const ss_txn_t *const *txns, size_t n, int s
             ss_buf_addch(&fs->k1, '\x1f');
             ss_buf_adds(&fs->k1, fs->k2.buf);
             load_item(fs, nq++, LOAD_ANON, fs->k1.buf);
+        }
+        if (rc == 0 && t->kind == SS_TXN_PURCHASE &&
+            flocal_demand_need(l, t, part_of(parts, i), &fs->k1, &fs->k2)) {
+            const char *av[3] = {"HGET", fs->k1.buf, fs->k2.buf};
+            rc = ss_redis_appendv(fs->r, 3, av, NULL, err);
+            /* asked once per batch: an empty record stands in until the reply */
+            if (rc == 0)
+                rc = flocal_demand_set(l, fs->k1.buf, part_of(parts, i), NULL, 0, err);
+            ss_buf_addf(&fs->k1, "\x1f%d", (int)part_of(parts, i));
+            load_item(fs, nq++, LOAD_DEMAND, fs->k1.buf);
         }
         if (rc == 0 && !flocal_has_store(l, t->store_id)) {
             const char *av[4] = {"HMGET", wm, t->store_id, NULL};
@@ -508,6 +522,12 @@ static int load_replies(fstore_t *fs, size_t nq, ss_err_t *err) {
                 rc = flocal_customer_field(fs->loc, fs->lkeys[i], v->element[k]->str,
                                            v->element[k]->len, v->element[k + 1]->str,
                                            v->element[k + 1]->len, err);
+        } else if (fs->lkind[i] == LOAD_DEMAND) {
+            char *sep = strrchr(fs->lkeys[i], '\x1f');
+            *sep = '\0';
+            rc = flocal_demand_set(fs->loc, fs->lkeys[i], (int32_t)atoi(sep + 1),
+                                   v->type == REDIS_REPLY_STRING ? v->str : NULL,
+                                   v->type == REDIS_REPLY_STRING ? v->len : 0, err);
         } else if (fs->lkind[i] == LOAD_ANON) {
             char *sep = strchr(fs->lkeys[i], '\x1f');
             *sep = '\0';
@@ -542,7 +562,7 @@ int fstore_stage(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts
                  fstore_result_t *res, ss_err_t *err) {
     SS_ASSERT(fs->mode == FSTORE_MODE_LOCAL);
     SS_ASSERT(!fs->staged);
-    if (!fs->in_flight && !fs->n_prefetch && flocal_customers(fs->loc) > fs->cache_max)
+    if (!fs->in_flight && !fs->n_prefetch && flocal_cached(fs->loc) > fs->cache_max)
         flocal_clear(fs->loc);
     batch_parts(fs, parts, n);
     /* Behind a write in flight, nothing may be read (the replies would follow its reply):
@@ -556,7 +576,7 @@ int fstore_stage(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts
     if (rc == 0 && fs->in_flight && needs_io(fs, txns, parts, n))
         rc = ss_err_set(err, SS_ERR_FATAL, "fstore_stage: batch needs reads behind a write");
     if (rc == 0)
-        rc = local_load(fs, txns, n, fs->in_flight, 0, err);
+        rc = local_load(fs, txns, parts, n, fs->in_flight, 0, err);
     if (rc < 0) {
         fstore_invalidate(fs);
         return rc;
@@ -575,8 +595,9 @@ int fstore_stage(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts
         fs->fkeys[k] = ss_xstrdup(fs->k1.buf);
         fs->fep[k] = fs->ep_val[epoch_index(fs, fs->bparts[k])];
     }
-    fs->staged_args = flocal_apply(fs->loc, txns, n, wall_ms(), (const char *const *)fs->fkeys,
-                                   fs->fep, fs->n_bparts, res, &fs->data);
+    fs->staged_args =
+        flocal_apply(fs->loc, txns, parts, n, wall_ms(), (const char *const *)fs->fkeys, fs->fep,
+                     fs->n_bparts, res, &fs->data);
     fs->staged = 1;
     return 0;
 }
@@ -584,10 +605,10 @@ int fstore_stage(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts
 int fstore_prefetch(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts, size_t n,
                     ss_err_t *err) {
     SS_ASSERT(fs->mode == FSTORE_MODE_LOCAL && !fs->in_flight && !fs->n_prefetch);
-    if (!fs->staged && flocal_customers(fs->loc) > fs->cache_max)
+    if (!fs->staged && flocal_cached(fs->loc) > fs->cache_max)
         flocal_clear(fs->loc);
     batch_parts(fs, parts, n);
-    int rc = local_load(fs, txns, n, 1, 1, err);
+    int rc = local_load(fs, txns, parts, n, 1, 1, err);
     if (rc < 0)
         fstore_invalidate(fs);
     return rc;
@@ -865,9 +886,20 @@ int fstore_dump_customers(fstore_t *fs, int64_t as_of_ms, FILE *out, size_t *cou
                      err);
 }
 
+static int demand_sum_cb(const char *product, size_t len, double qty, void *opaque, ss_err_t *err) {
+    (void)err;
+    json_t *sums = opaque;
+    char id[SS_ID_MAX + 1];
+    memcpy(id, product, len);
+    id[len] = '\0';
+    json_t *cur = json_object_get(sums, id);
+    json_object_set_new(sums, id, json_real((cur ? json_real_value(cur) : 0) + qty));
+    return 0;
+}
+
+/* One line per product: the sum of its p: field and of every partition's q: record. */
 static int dump_demand_key(fstore_t *fs, const char *key, size_t keylen, redisReply *v, FILE *out,
                            ss_err_t *err) {
-    (void)err;
     /* "<prefix>dm:{<store>:<YYYY-MM-DD>}" */
     size_t skip = fs->prefix_len + 4;
     if (keylen < skip + 12)
@@ -875,23 +907,30 @@ static int dump_demand_key(fstore_t *fs, const char *key, size_t keylen, redisRe
     const char *store = key + skip;
     size_t store_len = keylen - skip - 12;
     const char *day = key + keylen - 11;
-    ss_buf_t line = SS_BUF_INIT;
-    int n = 0;
-    for (size_t i = 0; i + 1 < v->elements; i += 2) {
+    json_t *sums = json_object();
+    int rc = 0;
+    for (size_t i = 0; i + 1 < v->elements && rc == 0; i += 2) {
         const redisReply *f = v->element[i], *q = v->element[i + 1];
-        if (f->len < 2 || memcmp(f->str, "p:", 2) != 0)
-            continue;
+        if (f->type == REDIS_REPLY_STRING && q->type == REDIS_REPLY_STRING)
+            rc = ss_demand_field(f->str, f->len, q->str, q->len, demand_sum_cb, sums, err);
+    }
+    ss_buf_t line = SS_BUF_INIT;
+    const char *pid;
+    json_t *x;
+    json_object_foreach(sums, pid, x) {
+        if (rc < 0)
+            break;
         ss_buf_reset(&line);
         ss_buf_adds(&line, "{\"store_id\":");
         ss_buf_add_json_str(&line, store, store_len);
         ss_buf_addf(&line, ",\"day\":\"%.10s\",\"product_id\":", day);
-        ss_buf_add_json_str(&line, f->str + 2, f->len - 2);
-        ss_buf_addf(&line, ",\"quantity\":%" PRId64 "}\n", field_i64(q));
+        ss_buf_add_json_str(&line, pid, strlen(pid));
+        ss_buf_addf(&line, ",\"quantity\":%" PRId64 "}\n", (int64_t)json_real_value(x));
         fwrite(line.buf, 1, line.len, out);
-        n++;
     }
     ss_buf_release(&line);
-    return 0;
+    json_decref(sums);
+    return rc;
 }
 
 int fstore_dump_demand(fstore_t *fs, FILE *out, size_t *count, ss_err_t *err) {
@@ -901,11 +940,11 @@ int fstore_dump_demand(fstore_t *fs, FILE *out, size_t *count, ss_err_t *err) {
 }
 
 static void state_agg_json(ss_buf_t *line, const rfm_agg_t *a) {
-    ss_buf_addf(line,
-                ",\"n\":%" PRId64 ",\"s\":%.17g,\"sc\":%.17g,\"mu\":%.17g,\"m2\":%.17g,\"f\":%" PRId64
-                ",\"l\":%" PRId64 ",\"rn\":%" PRId64 ",\"ra\":%.17g",
-                a->n, a->sum, a->sum_c, a->mean, a->m2, a->first_ms, a->last_ms, a->ret_n,
-                a->ret_amount);
+    ss_buf_addf(
+        line,
+        ",\"n\":%" PRId64 ",\"s\":%.17g,\"sc\":%.17g,\"mu\":%.17g,\"m2\":%.17g,\"f\":%" PRId64
+        ",\"l\":%" PRId64 ",\"rn\":%" PRId64 ",\"ra\":%.17g",
+        a->n, a->sum, a->sum_c, a->mean, a->m2, a->first_ms, a->last_ms, a->ret_n, a->ret_amount);
 }
 
 static void state_win_json(ss_buf_t *line, const int64_t *win, size_t nw) {

@@ -135,7 +135,7 @@ typedef struct app {
     fbatch_t *acked; /* local mode: written, outputs not emitted yet (NULL: none) */
     pending_t *pend; /* polled batches whose offsets are not stored yet, oldest first */
     size_t npend, max_pend;
-    int check_key;  /* check.key: message key must be the customer or store id */
+    int check_key; /* check.key: message key must be the customer or store id */
     /* Outputs not yet delivered, per pending batch (ring indexed by batch sequence number; the
      * delivery callback decrements), and whether the batch produced dead letters (those are not
      * tracked per batch: such a batch waits until the producer is drained). */
@@ -431,7 +431,8 @@ static int process_batch(app_t *a, rd_kafka_message_t **msgs, size_t n, ss_err_t
         } else {
             /* Redis is busy with s: meanwhile emit the batch before it and store what is done
              * (all but s and b, the last two pending batches) */
-            if ((rc = emit_acked(a, err)) < 0 || (rc = complete_pending(a, COMPLETE_READY, 2, err)) < 0)
+            if ((rc = emit_acked(a, err)) < 0 ||
+                (rc = complete_pending(a, COMPLETE_READY, 2, err)) < 0)
                 return rc;
             int staged = fstore_stage(a->fs, b->ptrs, b->parts, b->k, b->res, &e) == 0;
             ss_err_t fe = SS_ERR_INIT;
@@ -693,8 +694,8 @@ static int run_service(const ss_cfg_t *cfg, ss_err_t *err) {
         rd_kafka_message_t **msgs = pend[a.npend].msgs;
         /* With a batch held, take only what is already fetched: if nothing is, write the held
          * batch now rather than holding its outputs for a whole batch wait. */
-        int n = ss_kafka_consumer_poll_batch(a.cons, msgs, bs, a.held || a.acked ? 0 : wait_ms,
-                                             err);
+        int n =
+            ss_kafka_consumer_poll_batch(a.cons, msgs, bs, a.held || a.acked ? 0 : wait_ms, err);
         if (n < 0) {
             rc = n;
             break;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fcst_sched.h"
+#include "ss_demand.h"
 
 #define LOAD_CHUNK 64 /* HGETALLs per pipeline round trip */
 
@@ -145,24 +146,20 @@ int fcst_series_add(fcst_series_t *s, int64_t day, const char *product, size_t p
     return 0;
 }
 
+typedef struct add_ctx {
+    fcst_series_t *s;
+    int64_t day;
+} add_ctx_t;
+
+static int add_cb(const char *product, size_t len, double qty, void *opaque, ss_err_t *err) {
+    add_ctx_t *c = opaque;
+    return fcst_series_add(c->s, c->day, product, len, qty, err);
+}
+
 int fcst_series_add_field(fcst_series_t *s, int64_t day, const char *field, size_t flen,
                           const char *val, size_t vlen, ss_err_t *err) {
-    char tmp[64], *end = NULL;
-    double q;
-    if (flen < 2 || field[0] != 'p' || field[1] != ':')
-        return 0;
-    if (vlen == 0 || vlen >= sizeof(tmp))
-        goto bad;
-    memcpy(tmp, val, vlen);
-    tmp[vlen] = '\0';
-    errno = 0;
-    q = strtod(tmp, &end);
-    if (errno || end == tmp || *end || !isfinite(q))
-        goto bad;
-    return fcst_series_add(s, day, field + 2, flen - 2, q, err);
-bad:
-    return ss_err_set(err, SS_ERR_INVAL, "bad quantity '%.*s' for field '%.*s'",
-                      (int)(vlen > 32 ? 32 : vlen), val, (int)(flen > 64 ? 64 : flen), field);
+    add_ctx_t c = {s, day};
+    return ss_demand_field(field, flen, val, vlen, add_cb, &c, err);
 }
 
 static int cmp_product(const void *a, const void *b) {

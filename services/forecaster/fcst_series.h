@@ -29,9 +29,10 @@ void fcst_series_destroy(fcst_series_t *s); /* NULL is a no-op */
 int fcst_series_add(fcst_series_t *s, int64_t day, const char *product, size_t plen, double qty,
                     ss_err_t *err);
 
-/* Adds one field of the demand hash of `day`: "p:<product>" with a decimal quantity is added;
- * any other field (the "o:<order>" dedupe marks) is ignored and returns 0. Returns
- * SS_ERR_INVAL ("bad quantity 'x' for field 'p:7'") when the value is not a finite number. */
+/* Adds the quantities one field of the demand hash of `day` holds (ss_demand.h): "p:<product>"
+ * with a decimal quantity, or every product of a "q:<partition>" demand record; any other field
+ * (the "o:<order>" dedupe marks) is ignored and returns 0. Returns SS_ERR_INVAL ("bad quantity
+ * 'x' for field 'p:7'") when the value is not a finite number or the record is malformed. */
 int fcst_series_add_field(fcst_series_t *s, int64_t day, const char *field, size_t flen,
                           const char *val, size_t vlen, ss_err_t *err);
 

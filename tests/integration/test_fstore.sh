@@ -161,4 +161,20 @@ grep -q "reloading" "$D/apply6.log" || ss_fail "NOSCRIPT reload not logged"
 [ "$(count applied "$D/apply6.out")" = 6000 ] || ss_fail "expected 6000 applied around SCRIPT FLUSH"
 tool --redis.prefix e: dump-state >"$D/state_e.jsonl"
 $PY "$REF" compare-exact "$D/model_a.jsonl" "$D/state_e.jsonl" || ss_fail "state after SCRIPT FLUSH differs"
+
+# 6. Layouts (docs/redis.md): local mode stores a customer as one record field `r`, script mode
+# one field per item. Script mode must refuse a record rather than take the customer as new.
+if [ "${SS_FSTORE_STATE_MODE:-script}" = script ]; then
+    ss_log "step 6: script mode refuses a local-mode customer record"
+    CID=$(head -n 1 "$D/state_a.jsonl" | $PY -c 'import json,sys; print(json.load(sys.stdin)["customer_id"])')
+    redis-cli -p "$PORT" HSET "f:c:{$CID}" r "local-mode record" >/dev/null
+    grep "\"customer_id\": \"$CID\"" "$D/orders.jsonl" | head -n 1 >"$D/one.jsonl"
+    [ -s "$D/one.jsonl" ] || ss_fail "no order of customer $CID"
+    if tool --redis.prefix f: apply <"$D/one.jsonl" >"$D/apply7.out" 2>"$D/apply7.log" &&
+        grep -q '"status":"applied"' "$D/apply7.out"; then
+        ss_fail "script mode applied an order over a local-mode record"
+    fi
+    grep -q "LAYOUT" "$D/apply7.out" "$D/apply7.log" || ss_fail "no LAYOUT error: $(cat "$D/apply7.log" | tail -3)"
+    [ "$(redis-cli -p "$PORT" HLEN "f:c:{$CID}")" = 1 ] || ss_fail "the record's hash was written"
+fi
 ss_log "ok"

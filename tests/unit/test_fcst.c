@@ -16,6 +16,7 @@
 #include "fcst_series.h"
 #include "fstore.h"
 #include "ss_avro.h"
+#include "ss_demand.h"
 #include "ss_test.h"
 
 #define DAY FCST_DAY_MS
@@ -247,6 +248,52 @@ START_TEST(series_fills_gaps_and_discovers_products) {
     fcst_series_destroy(NULL);
     ck_assert_ptr_null(fcst_series_new(10, 9, &err));
     ck_assert_ptr_null(fcst_series_new(0, FCST_SERIES_MAX_DAYS, &err));
+}
+END_TEST
+
+/* Demand records (q:<partition>, local mode) add every product they hold, next to p: fields
+ * of the same day; malformed records add nothing. */
+START_TEST(series_reads_demand_records) {
+    ss_err_t err = SS_ERR_INIT;
+    fcst_series_t *s = fcst_series_new(100, 101, &err);
+    ck_assert_ptr_nonnull(s);
+    ss_buf_t items = SS_BUF_INIT, rec = SS_BUF_INIT;
+    ss_items_add(&items, "A", 4);
+    ss_items_add(&items, "B", 6);
+    ss_demand_record(&rec, 2, &items);
+    ck_assert_uint_eq(rec.len, ss_demand_record_size(items.len));
+    ck_assert_int_eq(fcst_series_add_field(s, 100, "q:3", 3, rec.buf, rec.len, &err), 0);
+    ck_assert_int_eq(fcst_series_add_field(s, 100, "q:7", 3, rec.buf, rec.len, &err), 0);
+    add_field(s, 100, "p:A", "1", 0);
+    /* truncated, wrong version, trailing byte: refused whole */
+    ck_assert_int_eq(fcst_series_add_field(s, 101, "q:3", 3, rec.buf, rec.len - 1, &err),
+                     SS_ERR_INVAL);
+    rec.buf[0] = SS_DEMAND_VERSION + 1;
+    ck_assert_int_eq(fcst_series_add_field(s, 101, "q:3", 3, rec.buf, rec.len, &err), SS_ERR_INVAL);
+    rec.buf[0] = SS_DEMAND_VERSION;
+    ss_buf_addch(&rec, 0);
+    ck_assert_int_eq(fcst_series_add_field(s, 101, "q:3", 3, rec.buf, rec.len, &err), SS_ERR_INVAL);
+    /* an item with an empty product id spoils the record: nothing of it is added */
+    ss_buf_t bad = SS_BUF_INIT, rec2 = SS_BUF_INIT;
+    ss_items_add(&bad, "C", 1);
+    ss_items_add(&bad, "", 1);
+    ss_demand_record(&rec2, 2, &bad);
+    ck_assert_int_eq(fcst_series_add_field(s, 101, "q:1", 3, rec2.buf, rec2.len, &err),
+                     SS_ERR_INVAL);
+    fcst_series_finish(s);
+    ck_assert_int_eq(fcst_series_count(s), 2); /* C never added */
+    int64_t first;
+    size_t n;
+    const double *a = fcst_series_values(s, 0, &first, &n);
+    ck_assert_double_eq(a[0], 9); /* 4 + 4 + 1 */
+    ck_assert_double_eq(a[1], 0);
+    const double *b = fcst_series_values(s, 1, &first, &n);
+    ck_assert_double_eq(b[0], 12);
+    fcst_series_destroy(s);
+    ss_buf_release(&items);
+    ss_buf_release(&rec);
+    ss_buf_release(&bad);
+    ss_buf_release(&rec2);
 }
 END_TEST
 
@@ -535,6 +582,7 @@ Suite *fcst_suite(void) {
     tcase_add_test(tc, done_tracking_decisions);
     tcase_add_test(tc, history_window);
     tcase_add_test(tc, series_fills_gaps_and_discovers_products);
+    tcase_add_test(tc, series_reads_demand_records);
     tcase_add_test(tc, series_many_products);
     tcase_add_test(tc, series_key_format);
     tcase_add_test(tc, parallel_fits_equal_single_runs);

@@ -14,6 +14,7 @@
 #include "flocal.h"
 #include "fmodel.h"
 #include "rfm.h"
+#include "ss_demand.h"
 
 static uint64_t rng_state;
 static uint32_t rnd(uint32_t n) {
@@ -135,24 +136,6 @@ static int run_plan(json_t *db, const ss_buf_t *buf, size_t n) {
             free(a[0]);
             free(a[1]);
             i += 3 + 2 * (size_t)c;
-        } else if (op == 'J') { /* add d_k to integer field f_k of hash key, k = 1..n */
-            a[0] = DUP(i + 1);
-            a[1] = DUP(i + 2);
-            long c = atol(a[1]);
-            json_t *h = fake_hash(db, a[0]);
-            for (long k = 0; k < c; k++) {
-                char *f = DUP(i + 3 + 2 * k), *d = DUP(i + 4 + 2 * k);
-                json_t *cur = json_object_get(h, f);
-                long long v = (cur ? atoll(json_string_value(cur)) : 0) + atoll(d);
-                char tmp[32];
-                snprintf(tmp, sizeof(tmp), "%lld", v);
-                json_object_set_new(h, f, json_string(tmp));
-                free(f);
-                free(d);
-            }
-            free(a[0]);
-            free(a[1]);
-            i += 3 + 2 * (size_t)c;
         } else if (op == 'D') {
             a[0] = DUP(i + 1);
             json_object_del(db, a[0]);
@@ -192,11 +175,25 @@ static void fake_fence(json_t *db, int64_t epoch) {
     json_object_set_new(db, FENCE_KEY, json_string(b));
 }
 
-/* flocal_apply fenced by partition 0's epoch. */
+/* The input partition of an order, as keyed production would give it: one of three, by
+ * customer (by store for anonymous orders). Demand records are per partition. */
+static int32_t part_of_txn(const ss_txn_t *t) {
+    const char *k = t->has_customer ? t->customer_id : t->store_id;
+    unsigned h = 0;
+    for (; *k; k++)
+        h = h * 31 + (unsigned char)*k;
+    return (int32_t)(h % 3);
+}
+
+/* flocal_apply fenced by partition 0's epoch (the fence stands for all three partitions). */
 static size_t apply_fenced(flocal_t *l, const ss_txn_t *const *t, size_t n, int64_t now_ms,
                            int64_t epoch, fstore_result_t *res, ss_buf_t *plan) {
     const char *keys[1] = {FENCE_KEY};
-    return flocal_apply(l, t, n, now_ms, keys, &epoch, 1, res, plan);
+    int32_t parts[128];
+    ck_assert_uint_le(n, 128);
+    for (size_t i = 0; i < n; i++)
+        parts[i] = part_of_txn(t[i]);
+    return flocal_apply(l, t, parts, n, now_ms, keys, &epoch, 1, res, plan);
 }
 
 /* What fstore's local_load does, against the fake Redis. */
@@ -222,6 +219,13 @@ static void fake_load(flocal_t *l, json_t *db, const ss_txn_t *const *txns, size
             json_t *v = json_object_get(json_object_get(db, k.buf), f.buf);
             flocal_anon_set(l, k.buf, f.buf, v ? json_string_value(v) : NULL,
                             v ? json_string_length(v) : 0);
+        }
+        if (t->kind == SS_TXN_PURCHASE && flocal_demand_need(l, t, part_of_txn(t), &k, &f)) {
+            json_t *v = json_object_get(json_object_get(db, k.buf), f.buf);
+            ck_assert_int_eq(flocal_demand_set(l, k.buf, part_of_txn(t),
+                                               v ? json_string_value(v) : NULL,
+                                               v ? json_string_length(v) : 0, &err),
+                             0);
         }
         if (!flocal_has_store(l, t->store_id)) {
             json_t *a = json_object_get(json_object_get(db, "ss:wm"), t->store_id);
@@ -296,7 +300,39 @@ static void compare_state(const fmodel_t *m, json_t *db) {
     ck_assert_int_eq(n_keys, n_cust);
 }
 
+static int sum_cb(const char *product, size_t len, double qty, void *opaque, ss_err_t *err) {
+    (void)err;
+    json_t *sums = opaque;
+    char id[SS_ID_MAX + 1];
+    memcpy(id, product, len);
+    id[len] = '\0';
+    json_t *cur = json_object_get(sums, id);
+    json_object_set_new(sums, id,
+                        json_integer((cur ? json_integer_value(cur) : 0) + (json_int_t)qty));
+    return 0;
+}
+
+/* Compares the fake Redis demand (p: fields plus q: records, summed per product) with the
+ * model's. */
 static void compare_demand(const fmodel_t *m, json_t *db) {
+    json_t *sums = json_object(); /* dm key -> {product -> units} */
+    const char *key, *fk;
+    json_t *h, *v;
+    size_t n_fake = 0, n_records = 0;
+    json_object_foreach(db, key, h) {
+        if (strncmp(key, "ss:dm:{", 7) != 0)
+            continue;
+        json_t *per = json_object();
+        json_object_foreach(h, fk, v) {
+            ss_err_t err = SS_ERR_INIT;
+            n_records += strncmp(fk, "q:", 2) == 0;
+            ck_assert_int_eq(ss_demand_field(fk, strlen(fk), json_string_value(v),
+                                             json_string_length(v), sum_cb, per, &err),
+                             0);
+        }
+        n_fake += json_object_size(per);
+        json_object_set_new(sums, key, per);
+    }
     char *buf = NULL;
     size_t sz = 0;
     FILE *f = open_memstream(&buf, &sz);
@@ -307,27 +343,20 @@ static void compare_demand(const fmodel_t *m, json_t *db) {
     for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         json_error_t je;
         json_t *j = json_loads(line, 0, &je);
-        char key[128], field[64];
-        snprintf(key, sizeof(key), "ss:dm:{%s:%s}",
-                 json_string_value(json_object_get(j, "store_id")),
+        char dk[128];
+        snprintf(dk, sizeof(dk), "ss:dm:{%s:%s}", json_string_value(json_object_get(j, "store_id")),
                  json_string_value(json_object_get(j, "day")));
-        snprintf(field, sizeof(field), "p:%s", json_string_value(json_object_get(j, "product_id")));
-        json_t *q = json_object_get(json_object_get(db, key), field);
-        ck_assert_msg(q != NULL, "demand %s %s missing", key, field);
-        ck_assert_int_eq(atoll(json_string_value(q)),
-                         json_integer_value(json_object_get(j, "quantity")));
+        const char *pid = json_string_value(json_object_get(j, "product_id"));
+        json_t *q = json_object_get(json_object_get(sums, dk), pid);
+        ck_assert_msg(q != NULL, "demand %s %s missing", dk, pid);
+        ck_assert_int_eq(json_integer_value(q), json_integer_value(json_object_get(j, "quantity")));
         json_decref(j);
         n_model++;
     }
     free(buf);
-    size_t n_fake = 0;
-    const char *key, *fk;
-    json_t *h, *v;
-    json_object_foreach(db, key, h) {
-        if (strncmp(key, "ss:dm:{", 7) == 0)
-            json_object_foreach(h, fk, v) n_fake += strncmp(fk, "p:", 2) == 0;
-    }
     ck_assert_int_eq(n_fake, n_model);
+    ck_assert_uint_gt(n_records, 0);
+    json_decref(sums);
 }
 
 static void run_stream(uint64_t seed, int64_t lateness, int reload_every) {
@@ -499,14 +528,38 @@ START_TEST(stale_writer_is_fenced) {
 }
 END_TEST
 
-/* Rewrites every customer record of the fake Redis in the per-field layout of earlier versions
- * (and of script mode): st, w, o:<id> -> 16 hex digits, p:<id> -> decimal. Returns how many. */
+/* Rewrites the fake Redis in the per-field layout of earlier versions (and of script mode):
+ * customers as st, w, o:<id> -> 16 hex digits, p:<id> -> decimal; demand records as p:<id>
+ * fields (summed over partitions). Returns the number of customers. */
 static size_t to_legacy(json_t *db) {
     size_t n = 0;
     const char *key;
     json_t *h;
     void *tmp;
     json_object_foreach_safe(db, tmp, key, h) {
+        if (strncmp(key, "ss:dm:{", 7) == 0) {
+            json_t *per = json_object();
+            const char *fk;
+            json_t *v;
+            void *tmp2;
+            json_object_foreach_safe(h, tmp2, fk, v) {
+                ss_err_t err = SS_ERR_INIT;
+                if (strncmp(fk, "q:", 2) != 0)
+                    continue;
+                ck_assert_int_eq(ss_demand_field(fk, strlen(fk), json_string_value(v),
+                                                 json_string_length(v), sum_cb, per, &err),
+                                 0);
+                json_object_del(h, fk);
+            }
+            json_object_foreach(per, fk, v) {
+                char f[80], q[32];
+                snprintf(f, sizeof(f), "p:%s", fk);
+                snprintf(q, sizeof(q), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+                json_object_set_new(h, f, json_string(q));
+            }
+            json_decref(per);
+            continue;
+        }
         if (strncmp(key, "ss:c:{", 6) != 0)
             continue;
         json_t *rv = json_object_get(h, CREC_FIELD);
@@ -544,9 +597,10 @@ static size_t to_legacy(json_t *db) {
     return n;
 }
 
-/* A store written by an earlier version (one field per order and product) is read, its orders
- * are recognised as duplicates, and each customer's next write replaces the fields with one
- * record (DEL first): afterwards the store equals the model's, one record per customer. */
+/* A store written by an earlier version (one field per order and product; demand as p: fields)
+ * is read, its orders are recognised as duplicates, each customer's next write replaces the
+ * fields with one record (DEL first), and new demand goes to records next to the p: fields:
+ * afterwards the store equals the model's, one record per customer. */
 START_TEST(per_field_layout_is_migrated) {
     rng_state = 99991;
     enum { N = 600, B = 30 };
@@ -590,7 +644,7 @@ START_TEST(per_field_layout_is_migrated) {
         ck_assert_int_eq(run_plan(db, &plan, na), 0);
     }
     ck_assert_uint_eq(n_del, n_legacy); /* every customer had new orders: each migrated once */
-    compare_state(m, db);                /* asserts one record field per customer */
+    compare_state(m, db);               /* asserts one record field per customer */
     compare_demand(m, db);
     ss_buf_release(&plan);
     json_decref(db);
@@ -631,8 +685,15 @@ END_TEST
 /* Records survive a round trip exactly; every truncation, a wrong version and trailing bytes
  * are refused. */
 START_TEST(customer_record_round_trip) {
-    rfm_agg_t a = {.n = 3, .sum = 12.5, .sum_c = 1e-17, .mean = 4.1666, .m2 = 0.25,
-                   .first_ms = T0, .last_ms = T0 + DAY, .ret_n = 1, .ret_amount = 2.55};
+    rfm_agg_t a = {.n = 3,
+                   .sum = 12.5,
+                   .sum_c = 1e-17,
+                   .mean = 4.1666,
+                   .m2 = 0.25,
+                   .first_ms = T0,
+                   .last_ms = T0 + DAY,
+                   .ret_n = 1,
+                   .ret_amount = 2.55};
     int64_t win[2] = {T0, T0 + DAY};
     char longid[SS_ID_MAX + 1];
     memset(longid, 'x', SS_ID_MAX);
@@ -723,7 +784,7 @@ END_TEST
 
 START_TEST(write_script_is_embedded) {
     const char *s = flocal_write_script_source();
-    ck_assert_ptr_nonnull(strstr(s, "HINCRBY"));
+    ck_assert_ptr_nonnull(strstr(s, "redis.call('DEL'"));
     ck_assert_ptr_nonnull(strstr(s, "PEXPIRE"));
     ck_assert_ptr_nonnull(strstr(s, "STALE"));
 }

@@ -11,6 +11,7 @@
 #include "churn_features.h"
 #include "drift_stats.h"
 #include "report_svg.h"
+#include "ss_demand.h"
 #include "ss_kafka.h"
 #include "ss_log.h"
 
@@ -740,17 +741,31 @@ int rdata_collect_model(rdata_t *d, const char *dir, ss_err_t *err) {
 /* ---- Redis ------------------------------------------------------------------------------------
  */
 
-/* HGET of p:<product> in the demand hash of (store, day) for every day of [d0, d0 + n), pipelined;
- * out[i] = units (0 when absent). */
+typedef struct product_sum {
+    const char *product;
+    size_t len;
+    double sum;
+} product_sum_t;
+
+static int product_sum_cb(const char *product, size_t len, double qty, void *opaque,
+                          ss_err_t *err) {
+    (void)err;
+    product_sum_t *ps = opaque;
+    if (len == ps->len && memcmp(product, ps->product, len) == 0)
+        ps->sum += qty;
+    return 0;
+}
+
+/* Units of product in the demand hash of (store, day) for every day of [d0, d0 + n) (its p:
+ * field plus every partition's demand record, ss_demand.h), pipelined; out[i] = 0 when absent. */
 static int read_days(ss_redis_t *r, const char *prefix, const char *store, const char *product,
                      int64_t d0, size_t n, double *out, ss_err_t *err) {
-    char key[512], field[SS_ID_MAX + 8], day[16];
-    snprintf(field, sizeof field, "p:%s", product);
+    char key[512], day[16];
     for (size_t i = 0; i < n; i++) {
         rsvg_day_text(d0 + (int64_t)i, day, sizeof day);
         snprintf(key, sizeof key, "%sdm:{%s:%s}", prefix, store, day);
-        const char *argv[3] = {"HGET", key, field};
-        if (ss_redis_appendv(r, 3, argv, NULL, err) < 0)
+        const char *argv[2] = {"HGETALL", key};
+        if (ss_redis_appendv(r, 2, argv, NULL, err) < 0)
             return SS_ERR_RETRIABLE;
     }
     int rc = 0;
@@ -758,11 +773,19 @@ static int read_days(ss_redis_t *r, const char *prefix, const char *store, const
         redisReply *rep = NULL;
         if (ss_redis_get_reply(r, &rep, err) < 0)
             return SS_ERR_RETRIABLE;
-        out[i] = 0;
-        if (rep->type == REDIS_REPLY_STRING)
-            out[i] = strtod(rep->str, NULL);
-        else if (rep->type == REDIS_REPLY_ERROR && rc == 0)
-            rc = ss_err_set(err, SS_ERR_INVAL, "redis HGET: %s", rep->str);
+        product_sum_t ps = {product, strlen(product), 0};
+        for (size_t k = 0; rep->type == REDIS_REPLY_ARRAY && k + 1 < rep->elements; k += 2) {
+            const redisReply *f = rep->element[k], *v = rep->element[k + 1];
+            ss_err_t fe = SS_ERR_INIT;
+            if (f->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
+                ss_demand_field(f->str, f->len, v->str, v->len, product_sum_cb, &ps, &fe) < 0 &&
+                rc == 0)
+                rc = ss_err_set(err, SS_ERR_INVAL, "demand of store '%s' day %lld: %s", store,
+                                (long long)(d0 + (int64_t)i), fe.msg);
+        }
+        out[i] = ps.sum;
+        if (rep->type == REDIS_REPLY_ERROR && rc == 0)
+            rc = ss_err_set(err, SS_ERR_INVAL, "redis HGETALL: %s", rep->str);
         freeReplyObject(rep);
     }
     return rc;
