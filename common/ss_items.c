@@ -55,8 +55,7 @@ int ss_items_decode(const unsigned char **pp, const unsigned char *end, ss_item_
     *n = 0;
     if (end - p < 4)
         return -1;
-    uint32_t c = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                 (uint32_t)p[3] << 24;
+    uint32_t c = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
     p += 4;
     if ((size_t)(end - p) / 9 < c) /* an item takes 9 bytes at least */
         return -1;
