@@ -1,19 +1,22 @@
-"""Redis memory of the feature store, per customer and per customer x product pair (bench/run).
+"""Redis memory of the feature store, per customer and per (store, day) (bench/run).
 
     redis_mem.py --port P [--host 127.0.0.1] [--prefix ss:] [--sample 400]
 
 Counts the customer hashes (<prefix>c:{id}) and demand hashes (<prefix>dm:{store:day}) with
-SCAN, and on a sample of each reads MEMORY USAGE (SAMPLES 0: exact), HLEN, the field kinds
-(p: customer x product quantity, o: order-id dedupe entry) and OBJECT ENCODING. The bytes per
-field are the slope of a least-squares line of MEMORY USAGE against HLEN over the sampled
-listpack-encoded hashes, and separately over the hashtable-encoded ones (Redis converts a hash
-when it exceeds hash-max-listpack-entries fields or a value exceeds hash-max-listpack-value bytes). Prints one JSON line.
+SCAN, and on a sample of each reads MEMORY USAGE (SAMPLES 0: exact), HLEN, the field kinds and
+OBJECT ENCODING. Local mode's customer record (field r, docs/redis.md) is decoded for its order
+and product counts and its size; demand records (q:<partition> fields) are counted with their
+bytes. For the per-field layout (script mode: p: customer x product quantity, o: order-id
+dedupe entry) the bytes per field are the slope of a least-squares line of MEMORY USAGE against
+HLEN over the sampled listpack-encoded hashes, and separately over the hashtable-encoded ones.
+Prints one JSON line.
 Standard library only (a minimal RESP client).
 """
 import argparse
 import json
 import random
 import socket
+import struct
 import sys
 
 
@@ -73,10 +76,25 @@ def slope(xs, ys):
     return b, my - b * mx
 
 
+def record_counts(v):
+    """(orders, products) of a customer record (docs/redis.md)."""
+    (nw,) = struct.unpack_from("<I", v, 65)
+    o = 69 + 8 * nw
+    counts = []
+    for _ in range(2):
+        (n,) = struct.unpack_from("<I", v, o)
+        o += 4
+        for _ in range(n):
+            o += 1 + v[o] + 8
+        counts.append(n)
+    return counts
+
+
 def study(r, keys, sample):
     random.seed(1)
     pick = keys if len(keys) <= sample else random.sample(keys, sample)
     mem, flen, pf, of, enc, encs = [], [], [], [], {}, []
+    rec_bytes, qf, qbytes = [], [], []
     for k in pick:
         m = r.cmd("MEMORY", "USAGE", k, "SAMPLES", 0)
         if m is None:
@@ -88,8 +106,18 @@ def study(r, keys, sample):
         encs.append(e)
         mem.append(m)
         flen.append(len(fields))
-        pf.append(sum(1 for f in fields if f.startswith(b"p:")))
-        of.append(sum(1 for f in fields if f.startswith(b"o:")))
+        if b"r" in fields:
+            v = r.cmd("HGET", k, "r")
+            n_o, n_p = record_counts(v)
+            rec_bytes.append(len(v))
+            of.append(n_o)
+            pf.append(n_p)
+        else:
+            pf.append(sum(1 for f in fields if f.startswith(b"p:")))
+            of.append(sum(1 for f in fields if f.startswith(b"o:")))
+        q = [f for f in fields if f.startswith(b"q:")]
+        qf.append(len(q))
+        qbytes.append(sum(r.cmd("HSTRLEN", k, f) for f in q))
     n = len(mem)
     lp = [(x, y) for x, y, e in zip(flen, mem, encs) if e in ("listpack", "ziplist")]
     b, a = slope([x for x, _ in lp], [y for _, y in lp])
@@ -103,6 +131,10 @@ def study(r, keys, sample):
         "order_fields_mean": sum(of) / n if n else None,
         "bytes_per_field": b, "bytes_intercept": a, "bytes_per_field_hashtable": bh,
         "encodings": enc,
+        "records": len(rec_bytes),
+        "record_bytes_mean": sum(rec_bytes) / len(rec_bytes) if rec_bytes else None,
+        "demand_records_mean": sum(qf) / n if n else None,
+        "demand_record_bytes_mean": sum(qbytes) / sum(qf) if sum(qf) else None,
     }
 
 

@@ -566,15 +566,21 @@ def memory(rs, w):
         w("| measure | value |")
         w("|---|---|")
         w("| customers (hashes `ss:c:{id}`) | %s |" % fnum(c["keys"]))
-        w("| bytes per customer hash, mean | **%s** (%s fields: %s customer x product, %s order-id dedupe, the rest aggregates and window) |" % (
-            fnum(c["bytes_mean"]), fnum(c["fields_mean"]), fnum(c["product_fields_mean"]),
-            fnum(c["order_fields_mean"])))
-        w("| bytes per field = per customer x product pair (slope over the sampled listpack / hashtable hashes) | **%s** / **%s** |" % (
-            fnum(c["bytes_per_field"]), fnum(c.get("bytes_per_field_hashtable"))))
+        if c.get("records"):
+            w("| bytes per customer hash, mean | **%s**: one record of %s bytes (%s orders, %s products) |" % (
+                fnum(c["bytes_mean"]), fnum(c["record_bytes_mean"]), fnum(c["order_fields_mean"]),
+                fnum(c["product_fields_mean"])))
+        else:
+            w("| bytes per customer hash, mean | **%s** (%s fields: %s customer x product, %s order-id dedupe, the rest aggregates and window) |" % (
+                fnum(c["bytes_mean"]), fnum(c["fields_mean"]), fnum(c["product_fields_mean"]),
+                fnum(c["order_fields_mean"])))
+            w("| bytes per field = per customer x product pair (slope over the sampled listpack / hashtable hashes) | **%s** / **%s** |" % (
+                fnum(c["bytes_per_field"]), fnum(c.get("bytes_per_field_hashtable"))))
         w("| encodings of the sampled customer hashes | %s |" % ", ".join(
             "%s %s" % (k, v) for k, v in sorted(c["encodings"].items())))
-        w("| demand hashes `ss:dm:{store:day}` | %s, %s bytes each on average (%s fields) |" % (
-            fnum(d["keys"]), fnum(d["bytes_mean"]), fnum(d["fields_mean"])))
+        w("| demand hashes `ss:dm:{store:day}` | %s, %s bytes each on average (%s fields, of which %s demand records of %s bytes on average: one per input partition that sold there that day) |" % (
+            fnum(d["keys"]), fnum(d["bytes_mean"]), fnum(d["fields_mean"]),
+            fnum(d.get("demand_records_mean")), fnum(d.get("demand_record_bytes_mean"))))
         if c["keys"]:
             w("| `used_memory` growth / customers (everything included) | %s bytes |" % fnum(used / c["keys"]))
         w("")
