@@ -135,6 +135,7 @@ typedef struct app {
     fbatch_t *acked; /* local mode: written, outputs not emitted yet (NULL: none) */
     pending_t *pend; /* polled batches whose offsets are not stored yet, oldest first */
     size_t npend, max_pend;
+    int completed; /* process_batch stored the complete offsets while Redis wrote */
     int check_key; /* check.key: message key must be the customer or store id */
     /* Outputs not yet delivered, per pending batch (ring indexed by batch sequence number; the
      * delivery callback decrements), and whether the batch produced dead letters (those are not
@@ -148,7 +149,8 @@ typedef struct app {
     ss_metrics_t *m;
     ss_metrics_counter_t *c_applied, *c_dup, *c_conflict, *c_late, *c_invalid, *c_retry,
         *c_features;
-    ss_metrics_histogram_t *h_batch;
+    ss_metrics_histogram_t *h_batch, *h_batch_msgs;
+    ss_metrics_counter_t *c_stall;
     atomic_int redis_up;
 } app_t;
 
@@ -430,10 +432,13 @@ static int process_batch(app_t *a, rd_kafka_message_t **msgs, size_t n, ss_err_t
                 return rc;
         } else {
             /* Redis is busy with s: meanwhile emit the batch before it and store what is done
-             * (all but s and b, the last two pending batches) */
+             * (all but s and b, the last two pending batches), waiting for the oldest one's
+             * deliveries if the pending list is full - here, not once Redis is idle again */
             if ((rc = emit_acked(a, err)) < 0 ||
-                (rc = complete_pending(a, COMPLETE_READY, 2, err)) < 0)
+                (rc = complete_pending(a, a->npend >= a->max_pend ? COMPLETE_ROOM : COMPLETE_READY,
+                                       2, err)) < 0)
                 return rc;
+            a->completed = 1;
             int staged = fstore_stage(a->fs, b->ptrs, b->parts, b->k, b->res, &e) == 0;
             ss_err_t fe = SS_ERR_INIT;
             int frc = fstore_finish(a->fs, &fe);
@@ -590,6 +595,13 @@ static void app_metrics(app_t *a) {
                                        "CustomerFeatures events produced");
     a->h_batch = ss_metrics_histogram(a->m, "streamscore_features_batch_seconds",
                                       "micro-batch processing time", NULL, 0);
+    static const double sizes[] = {1, 10, 100, 500, 1000, 2000, 4000, 8000, 16000};
+    a->h_batch_msgs = ss_metrics_histogram(a->m, "streamscore_features_batch_messages",
+                                           "messages per polled micro-batch", sizes,
+                                           sizeof(sizes) / sizeof(sizes[0]));
+    a->c_stall = ss_metrics_counter(
+        a->m, "streamscore_features_pipeline_stalls_total",
+        "held batches written without overlap because the next poll found nothing fetched");
 }
 
 /* Runs inside poll_batch, between batches: the cached state of partitions that moved may be
@@ -701,18 +713,24 @@ static int run_service(const ss_cfg_t *cfg, ss_err_t *err) {
             break;
         }
         if (n == 0) {
+            if (a.held)
+                ss_metrics_counter_inc(a.c_stall);
             if ((rc = flush_held(&a, err)) < 0 || (rc = ss_kafka_producer_check(a.prod, err)) < 0 ||
                 (rc = complete_pending(&a, COMPLETE_ALL, KEEP_UNFINISHED(&a), err)) < 0)
                 break;
             continue;
         }
+        ss_metrics_histogram_observe(a.h_batch_msgs, (double)n);
         a.seq++;
         a.undelivered[a.seq % SS_FEATURES_RING] = 0;
         a.dead[a.seq % SS_FEATURES_RING] = 0;
         pend[a.npend].seq = a.seq;
         pend[a.npend++].n = (size_t)n;
+        a.completed = 0;
         if ((rc = process_batch(&a, msgs, (size_t)n, err)) < 0)
             break;
+        if (a.completed)
+            continue;
         if ((rc = complete_pending(&a, a.npend >= max_pend ? COMPLETE_ROOM : COMPLETE_READY,
                                    KEEP_UNFINISHED(&a), err)) < 0)
             break;
