@@ -53,7 +53,9 @@ static const ss_cfg_def_t defs[] = {
      "(docs/features.md)",
      0},
     {"state.cache_max_customers", SS_CFG_INT, "1000000", 1, 1e9,
-     "local mode: drop the in-process cache when it holds more customers (reloads on touch)", 0},
+     "local mode: drop the in-process cache when it holds more customers and demand records "
+     "together (reloads on touch)",
+     0},
     {"batch.wait.ms", SS_CFG_INT, "20", 0, 10000, "max wait to fill a micro-batch", 0},
     {"output.max_pending_batches", SS_CFG_INT, "16", 1, 64,
      "batches whose outputs may be in flight before the loop waits for delivery (offsets are "
