@@ -382,6 +382,15 @@ int ss_redis_evalsha_resp(ss_redis_t *r, int script, size_t nargs, const char *b
     }
 }
 
+int ss_redis_append_raw(ss_redis_t *r, const char *resp, size_t len, ss_err_t *err) {
+    int rc = ss_redis_connect(r, err);
+    if (rc < 0)
+        return rc;
+    if (redisAppendFormattedCommand(r->rc, resp, len) != REDIS_OK)
+        return ctx_error(r, err, "append");
+    return 0;
+}
+
 int ss_redis_appendv(ss_redis_t *r, int argc, const char **argv, const size_t *argvlen,
                      ss_err_t *err) {
     int rc = ss_redis_connect(r, err);

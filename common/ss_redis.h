@@ -84,6 +84,9 @@ int ss_redis_command(ss_redis_t *r, redisReply **reply, ss_err_t *err, const cha
 /* Pipelining: append any number of commands, then read exactly as many replies in order.
  * If any call fails the connection is dropped and the caller must start the pipeline again
  * (appended commands may or may not have run). Returns 0 or SS_ERR_RETRIABLE. */
+/* Appends ready-made RESP (one or more complete commands) to the output buffer (connecting
+ * first if needed); the caller reads one reply per command. */
+int ss_redis_append_raw(ss_redis_t *r, const char *resp, size_t len, ss_err_t *err);
 int ss_redis_appendv(ss_redis_t *r, int argc, const char **argv, const size_t *argvlen,
                      ss_err_t *err);
 /* Writes everything appended so far to the socket now (hiredis otherwise sends appended commands

@@ -429,16 +429,15 @@ int flocal_anon_need(flocal_t *l, const ss_txn_t *t, ss_buf_t *key, ss_buf_t *fi
     int64_t end;
     demand_key(l, t, key, &end);
     ss_buf_reset(field);
-    ss_buf_addf(field, "o:%s", t->order_id);
-    ss_buf_reset(&l->key2);
-    ss_buf_addf(&l->key2, "%s\x1f%s", key->buf, t->order_id);
+    ss_buf_add(field, "o:", 2);
+    ss_buf_adds(field, t->order_id);
+    join_key(&l->key2, key->buf, key->len, "", t->order_id); /* per anonymous order: no printf */
     return map_find(&l->anon_set, l->key2.buf) == NULL;
 }
 
 void flocal_anon_set(flocal_t *l, const char *key, const char *field, const char *fp,
                      size_t fplen) {
-    ss_buf_reset(&l->key2);
-    ss_buf_addf(&l->key2, "%s\x1f%s", key, field + 2);
+    join_key(&l->key2, key, strlen(key), "", field + 2);
     map_slot(&l->anon_set, l->key2.buf, NULL)->val = fp ? 1 : 0;
     if (fp)
         map_slot(&l->anon, l->key2.buf, NULL)->val = parse_hex(fp, fplen);

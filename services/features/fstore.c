@@ -61,6 +61,11 @@ struct fstore {
     size_t n_prefetch; /* load replies fstore_stage still has to read */
     size_t staged_args, sent_args;
     ss_buf_t sent;
+    /* writes as transactions (see fstore_send): the plan's argument offsets, the MULTI body */
+    int tx; /* local mode with opts.anon_owned */
+    size_t *aoff, *alen, acap;
+    ss_buf_t txbody;
+    size_t tx_cmds; /* commands queued in the transaction in flight (0: the script is) */
 };
 
 fstore_t *fstore_new(ss_redis_t *r, const fstore_opts_t *opts) {
@@ -91,6 +96,8 @@ fstore_t *fstore_new(ss_redis_t *r, const fstore_opts_t *opts) {
         fs->loc = flocal_new(fs->prefix, opts->lateness_ms, opts->tz_offset_min,
                              opts->customer_ttl_ms, opts->demand_ttl_ms);
         fs->wscript = ss_redis_script_add(r, flocal_write_script_source(), &err);
+        fs->tx = opts->anon_owned != 0;
+        ss_buf_init(&fs->txbody, 0);
     } else {
         fs->script =
             ss_redis_script_add(r, opts->script_src ? opts->script_src : fstore_lua_source, &err);
@@ -115,6 +122,9 @@ void fstore_destroy(fstore_t *fs) {
     free(fs->lkeys);
     free(fs->lkind);
     ss_buf_release(&fs->sent);
+    ss_buf_release(&fs->txbody);
+    free(fs->aoff);
+    free(fs->alen);
     free(fs->fence_topic);
     free(fs->ep_part);
     free(fs->ep_val);
@@ -421,6 +431,8 @@ static int needs_io(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *pa
             return 1;
         if (t->kind == SS_TXN_PURCHASE && !flocal_demand_cached(fs->loc, t, part_of(parts, i)))
             return 1;
+        if (fs->tx && !t->has_customer && flocal_anon_need(fs->loc, t, &fs->k1, &fs->k2))
+            return 1;
     }
     return 0;
 }
@@ -576,7 +588,7 @@ int fstore_stage(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts
     if (rc == 0 && fs->in_flight && needs_io(fs, txns, parts, n))
         rc = ss_err_set(err, SS_ERR_FATAL, "fstore_stage: batch needs reads behind a write");
     if (rc == 0)
-        rc = local_load(fs, txns, parts, n, fs->in_flight, 0, err);
+        rc = local_load(fs, txns, parts, n, fs->in_flight && !fs->tx, 0, err);
     if (rc < 0) {
         fstore_invalidate(fs);
         return rc;
@@ -608,9 +620,195 @@ int fstore_prefetch(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *pa
     if (!fs->staged && flocal_cached(fs->loc) > fs->cache_max)
         flocal_clear(fs->loc);
     batch_parts(fs, parts, n);
-    int rc = local_load(fs, txns, parts, n, 1, 1, err);
+    int rc = local_load(fs, txns, parts, n, !fs->tx, 1, err);
     if (rc < 0)
         fstore_invalidate(fs);
+    return rc;
+}
+
+/* ---- writes as transactions ----
+ * The write script costs Redis about twice the CPU of the same writes sent as plain commands:
+ * every argument is copied into Lua and back, and every redis.call pays the Lua bridge
+ * (docs/benchmarks.md). With anonymous orders partition-owned (opts.anon_owned), a plan needs no
+ * check that only a script can make atomic, so it goes as
+ *   WATCH <fence keys>; MGET <fence keys>   - the epochs must still be ours, else STALE;
+ *   MULTI; HSET | DEL | PEXPIRE ...; EVAL <watermark max/min>; EXEC   - nil: a fence moved
+ * which fences exactly like the script: an INCR before the MGET is seen by it, one after the
+ * WATCH aborts the EXEC. A plan's anonymous order fences (A) are then redundant: the owner
+ * checked each such order in its cache, loaded before (fstore_prefetch reads them in this mode),
+ * and no other writer applies it. */
+
+static const char TX_WM_LUA[] =
+    "for i = 1, #ARGV, 4 do local v = tonumber(ARGV[i + 3]) "
+    "local c = tonumber(redis.call('HGET', ARGV[i + 1], ARGV[i + 2])) "
+    "if not c or (ARGV[i] == 'M' and v > c) or (ARGV[i] == 'm' and v < c) then "
+    "redis.call('HSET', ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]) end end return 0";
+
+/* Offsets (payload) and lengths of the staged plan's n bulk-string arguments. */
+static void tx_split(fstore_t *fs) {
+    size_t n = fs->staged_args, pos = 0;
+    if (n > fs->acap) {
+        fs->acap = n * 2;
+        fs->aoff = ss_xrealloc(fs->aoff, fs->acap * sizeof(*fs->aoff));
+        fs->alen = ss_xrealloc(fs->alen, fs->acap * sizeof(*fs->alen));
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *end = NULL;
+        fs->alen[i] = strtoul(fs->data.buf + pos + 1, &end, 10);
+        fs->aoff[i] = (size_t)(end + 2 - fs->data.buf);
+        pos = fs->aoff[i] + fs->alen[i] + 2;
+    }
+}
+
+/* The raw bulk strings of arguments [i, j] of the plan (contiguous in it). */
+static void tx_raw(fstore_t *fs, size_t i, size_t j) {
+    const char *a = fs->data.buf + fs->aoff[i];
+    while (*a != '$') /* back to the argument's header */
+        a--;
+    ss_buf_add(&fs->txbody, a, (size_t)(fs->data.buf + fs->aoff[j] + fs->alen[j] + 2 - a));
+}
+
+static void tx_cmd(fstore_t *fs, const char *name, size_t nargs) {
+    ss_buf_addf(&fs->txbody, "*%zu\r\n$%zu\r\n%s\r\n", nargs, strlen(name), name);
+    fs->tx_cmds++;
+}
+
+/* Builds the MULTI body from the staged plan; fence keys and epochs are the plan's F args. */
+static void tx_build(fstore_t *fs, size_t *first_fence, size_t *n_fences) {
+    size_t n = fs->staged_args, i = 0, n_wm = 0;
+    ss_buf_reset(&fs->txbody);
+    fs->tx_cmds = 0;
+    *first_fence = 0;
+    *n_fences = 0;
+    for (; i < n && fs->alen[i] == 1 &&
+           (fs->data.buf[fs->aoff[i]] == 'F' || fs->data.buf[fs->aoff[i]] == 'A');
+         i += 3)
+        if (fs->data.buf[fs->aoff[i]] == 'F')
+            (*n_fences)++;
+    for (size_t k = i; k < n;) {
+        char op = fs->data.buf[fs->aoff[k]];
+        if (op == 'H') {
+            size_t c = strtoul(fs->data.buf + fs->aoff[k + 2], NULL, 10);
+            tx_cmd(fs, "HSET", 2 + 2 * c);
+            tx_raw(fs, k + 1, k + 1);
+            tx_raw(fs, k + 3, k + 2 + 2 * c);
+            k += 3 + 2 * c;
+        } else if (op == 'D') {
+            tx_cmd(fs, "DEL", 2);
+            tx_raw(fs, k + 1, k + 1);
+            k += 2;
+        } else if (op == 'X') {
+            tx_cmd(fs, "PEXPIRE", 3);
+            tx_raw(fs, k + 1, k + 2);
+            k += 3;
+        } else { /* M / m: watermarks, last in the plan, into one EVAL */
+            SS_ASSERT(op == 'M' || op == 'm');
+            n_wm = (n - k) / 4;
+            tx_cmd(fs, "EVAL", 3 + 4 * n_wm);
+            ss_buf_addf(&fs->txbody, "$%zu\r\n%s\r\n$1\r\n0\r\n", sizeof(TX_WM_LUA) - 1, TX_WM_LUA);
+            tx_raw(fs, k, n - 1);
+            k = n;
+        }
+    }
+}
+
+static int tx_send(fstore_t *fs, ss_err_t *err) {
+    size_t f0, nf;
+    tx_split(fs);
+    tx_build(fs, &f0, &nf);
+    const char **av = ss_xmalloc((nf + 1) * sizeof(*av));
+    size_t *al = ss_xmalloc((nf + 1) * sizeof(*al));
+    size_t k = 1;
+    for (size_t i = 0; k <= nf; i += 3)
+        if (fs->data.buf[fs->aoff[i]] == 'F') {
+            av[k] = fs->data.buf + fs->aoff[i + 1];
+            al[k++] = fs->alen[i + 1];
+        }
+    av[0] = "WATCH";
+    al[0] = 5;
+    int rc = nf ? ss_redis_appendv(fs->r, (int)nf + 1, av, al, err) : 0;
+    if (rc == 0 && nf) {
+        av[0] = "MGET";
+        al[0] = 4;
+        rc = ss_redis_appendv(fs->r, (int)nf + 1, av, al, err);
+    }
+    free(av);
+    free(al);
+    if (rc == 0)
+        rc = ss_redis_flush(fs->r, err);
+    /* the replies of fstore_prefetch come first: read them into the cache now */
+    if (rc == 0 && fs->n_prefetch) {
+        size_t nq = fs->n_prefetch;
+        fs->n_prefetch = 0;
+        rc = load_replies(fs, nq, err);
+    }
+    redisReply *w = NULL, *g = NULL;
+    if (rc == 0 && nf && (rc = ss_redis_get_reply(fs->r, &w, err)) == 0)
+        rc = ss_redis_get_reply(fs->r, &g, err);
+    if (rc == 0 && nf && (g->type != REDIS_REPLY_ARRAY || g->elements != nf))
+        rc = ss_err_set(err, SS_ERR_FATAL, "WATCH/MGET of the fences: unexpected reply");
+    for (size_t j = 0, i = 0; rc == 0 && j < nf; i += 3) {
+        if (fs->data.buf[fs->aoff[i]] != 'F')
+            continue;
+        const redisReply *e = g->element[j++];
+        const char *want = fs->data.buf + fs->aoff[i + 2];
+        if (e->type != REDIS_REPLY_STRING || e->len != fs->alen[i + 2] ||
+            memcmp(e->str, want, e->len) != 0) {
+            rc = ss_err_set(err, SS_ERR_INVAL, "STALE partition taken over by another writer: %.*s",
+                            (int)fs->alen[i + 1], fs->data.buf + fs->aoff[i + 1]);
+            redisReply *u = NULL;
+            const char *uv[1] = {"UNWATCH"};
+            if (ss_redis_commandv(fs->r, 1, uv, NULL, &u, err) == 0)
+                freeReplyObject(u);
+            else
+                ss_redis_disconnect(fs->r);
+        }
+    }
+    freeReplyObject(w);
+    freeReplyObject(g);
+    if (rc == 0)
+        rc = ss_redis_append_raw(fs->r, "*1\r\n$5\r\nMULTI\r\n", 15, err);
+    if (rc == 0)
+        rc = ss_redis_append_raw(fs->r, fs->txbody.buf, fs->txbody.len, err);
+    if (rc == 0)
+        rc = ss_redis_append_raw(fs->r, "*1\r\n$4\r\nEXEC\r\n", 14, err);
+    if (rc == 0) /* on the wire now: Redis runs it while the caller computes the next batch */
+        rc = ss_redis_flush(fs->r, err);
+    return rc;
+}
+
+/* Reads the replies of the transaction in flight: +OK, one +QUEUED per command, EXEC's. */
+static int tx_finish(fstore_t *fs, ss_err_t *err) {
+    size_t n = fs->tx_cmds;
+    fs->tx_cmds = 0;
+    int rc = 0;
+    char first[200] = "";
+    for (size_t i = 0; i < n + 1 && rc == 0; i++) {
+        redisReply *q = NULL;
+        if ((rc = ss_redis_get_reply(fs->r, &q, err)) == 0) {
+            if (q->type == REDIS_REPLY_ERROR && !first[0])
+                snprintf(first, sizeof(first), "%s", q->str);
+            freeReplyObject(q);
+        }
+    }
+    redisReply *x = NULL;
+    if (rc == 0 && (rc = ss_redis_get_reply(fs->r, &x, err)) == 0) {
+        if (x->type == REDIS_REPLY_NIL) {
+            rc = ss_err_set(err, SS_ERR_INVAL,
+                            "STALE partition taken over by another writer (EXEC aborted)");
+        } else if (x->type == REDIS_REPLY_ERROR) {
+            rc = ss_err_set(err, ss_redis_reply_class(x->str), "redis EXEC failed: %s (%s)", x->str,
+                            first);
+        } else {
+            for (size_t i = 0; x->type == REDIS_REPLY_ARRAY && i < x->elements && rc == 0; i++)
+                if (x->element[i]->type == REDIS_REPLY_ERROR)
+                    rc = ss_err_set(err, ss_redis_reply_class(x->element[i]->str),
+                                    "redis write in EXEC failed: %s", x->element[i]->str);
+        }
+        freeReplyObject(x);
+    }
+    if (rc < 0 && !strstr(err->msg, "STALE"))
+        ss_redis_disconnect(fs->r); /* a partial write: drop everything, reload from Redis */
     return rc;
 }
 
@@ -619,10 +817,15 @@ int fstore_send(fstore_t *fs, ss_err_t *err) {
     fs->staged = 0;
     if (fs->staged_args == 0)
         return 0; /* nothing to write (duplicates only) */
-    int rc = ss_redis_append_evalsha_resp(fs->r, fs->wscript, fs->staged_args, fs->data.buf,
+    int rc;
+    if (fs->tx) {
+        rc = tx_send(fs, err);
+    } else {
+        rc = ss_redis_append_evalsha_resp(fs->r, fs->wscript, fs->staged_args, fs->data.buf,
                                           fs->data.len, err);
-    if (rc == 0) /* on the wire now: Redis runs it while the caller computes the next batch */
-        rc = ss_redis_flush(fs->r, err);
+        if (rc == 0) /* on the wire now: Redis runs it while the caller computes the next batch */
+            rc = ss_redis_flush(fs->r, err);
+    }
     if (rc < 0) {
         fstore_invalidate(fs);
         return rc;
@@ -642,6 +845,14 @@ int fstore_finish(fstore_t *fs, ss_err_t *err) {
     if (!fs->in_flight)
         return 0;
     fs->in_flight = 0;
+    if (fs->tx) {
+        int trc = tx_finish(fs, err);
+        if (trc < 0) {
+            fs->staged = 0;
+            fstore_invalidate(fs);
+        }
+        return trc;
+    }
     redisReply *rep = NULL;
     int rc = ss_redis_get_reply(fs->r, &rep, err);
     if (rc == 0 && rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0) {

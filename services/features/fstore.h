@@ -40,6 +40,10 @@ typedef struct fstore_opts {
     const char *fence_topic;    /* local mode: input topic named in the partition fence keys
                                    `<prefix>fence:{<topic>:<partition>}` (copied); default
                                    "transactions" */
+    int anon_owned; /* local mode: 1 when every copy of an anonymous order arrives on its
+                       store's partition (the service's check.key): its owner's cache dedupes
+                       it, and batches need no per-order fence - they go as a transaction even
+                       with anonymous orders (see fstore_send). 0: such batches use the script */
 } fstore_opts_t;
 
 typedef enum fstore_status {

@@ -552,6 +552,8 @@ static fstore_t *fstore_from_cfg(const ss_cfg_t *cfg, ss_redis_t *r) {
         .customer_ttl_ms = ss_cfg_int(cfg, "retention.customer_days") * RFM_DAY_MS,
         .demand_ttl_ms = ss_cfg_int(cfg, "retention.demand_days") * RFM_DAY_MS,
         .fence_topic = ss_cfg_str(cfg, "topic.transactions"),
+        /* check.key puts every copy of an anonymous order on its store's partition */
+        .anon_owned = ss_cfg_bool(cfg, "check.key"),
     };
     return fstore_new(r, &fo);
 }

@@ -74,6 +74,13 @@ expect_err "NOPERM|can't access" app eval "return redis.call('SET', 'other:k', '
     ss_fail "the app user cannot run a script under the prefix"
 SHA=$(app script load "return 1")
 [ "$(app evalsha "$SHA" 0)" = 1 ] || ss_fail "the app user cannot EVALSHA"
+# the features service writes as WATCH/MULTI/EXEC transactions (docs/features.md)
+printf 'WATCH ss:{c1}:w\nMULTI\nHSET ss:{c1}:w a 1\nEXEC\n' |
+    redis-cli -p "$RPORT" --user "$ACL_USER" --pass "$PW" --no-auth-warning \
+        >"$D/tx.out" 2>&1
+grep -q NOPERM "$D/tx.out" && ss_fail "the app user cannot run a transaction: $(cat "$D/tx.out")"
+[ "$(app hget 'ss:{c1}:w' a)" = 1 ] || ss_fail "the transaction did not write: $(cat "$D/tx.out")"
+admin del 'ss:{c1}:w' >/dev/null
 expect_err NOPERM app flushall
 expect_err NOPERM app keys '*'
 expect_err NOPERM app config get requirepass

@@ -39,6 +39,10 @@ static const ss_cfg_def_t defs[] = {
     {"script.file", SS_CFG_STR, "", 0, 0, "apply: use this Lua file instead of the embedded one",
      0},
     {"what", SS_CFG_STR, "state", 0, 0, "model: state|demand|customers", 0},
+    {"local.tx", SS_CFG_BOOL, "true", 0, 0,
+     "apply in local mode (SS_FSTORE_STATE_MODE=local): write as WATCH/MULTI transactions, the "
+     "service's default (this tool is the only writer); false: through the write script",
+     0},
 };
 
 /* Fills t from one JSON order; 0 or SS_ERR_INVAL. */
@@ -211,7 +215,8 @@ int main(int argc, char **argv) {
     ss_redis_t *r = ss_redis_new(&ro);
     fstore_opts_t fo = {.prefix = ss_cfg_str(cfg, "redis.prefix"),
                         .lateness_ms = ss_cfg_int(cfg, "demand.allowed_lateness_ms"),
-                        .tz_offset_min = (int)ss_cfg_int(cfg, "demand.tz_offset_min")};
+                        .tz_offset_min = (int)ss_cfg_int(cfg, "demand.tz_offset_min"),
+                        .anon_owned = ss_cfg_bool(cfg, "local.tx")};
     char *src = NULL;
     const char *sf = ss_cfg_str(cfg, "script.file");
     if (sf && *sf) {
