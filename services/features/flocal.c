@@ -150,6 +150,7 @@ struct flocal {
     fl_map_t anon;     /* "<dm key>\x1f<order id>" -> fingerprint, or 0 when known absent */
     fl_map_t anon_set; /* same keys: 1 when present in anon as a seen order */
     size_t batch;      /* batch counter */
+    uint64_t gen;      /* flocal_clear count */
     /* batch scratch */
     size_t *touched_c, n_touched_c, cap_touched_c;
     size_t *touched_s, n_touched_s, cap_touched_s;
@@ -194,7 +195,10 @@ static void cust_free(fl_cust_t *c) {
     free(c);
 }
 
+uint64_t flocal_generation(const flocal_t *l) { return l->gen; }
+
 void flocal_clear(flocal_t *l) {
+    l->gen++;
     for (size_t i = 0; i < l->n_cust; i++)
         cust_free(l->cust[i]);
     l->n_cust = 0;

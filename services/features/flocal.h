@@ -27,6 +27,8 @@ void flocal_destroy(flocal_t *l); /* NULL is a no-op */
 
 /* Forgets every cached customer, store and anonymous order id (they reload on next touch). */
 void flocal_clear(flocal_t *l);
+/* Changes with every flocal_clear: what was loaded before is still cached while it is equal. */
+uint64_t flocal_generation(const flocal_t *l);
 /* Number of cached customers. */
 size_t flocal_customers(const flocal_t *l);
 /* Number of cached customers and demand records (what fstore's cache bound counts). */

@@ -66,6 +66,11 @@ struct fstore {
     size_t *aoff, *alen, acap;
     ss_buf_t txbody;
     size_t tx_cmds; /* commands queued in the transaction in flight (0: the script is) */
+    /* the batch fstore_prefetch loaded (with the cache generation then): fstore_stage of the
+     * same batch has nothing left to read or check */
+    const ss_txn_t *const *pf_txns;
+    size_t pf_n;
+    uint64_t pf_gen;
 };
 
 fstore_t *fstore_new(ss_redis_t *r, const fstore_opts_t *opts) {
@@ -585,9 +590,11 @@ int fstore_stage(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *parts
         fs->n_prefetch = 0;
         rc = load_replies(fs, nq, err);
     }
-    if (rc == 0 && fs->in_flight && needs_io(fs, txns, parts, n))
+    int covered = fs->pf_txns == txns && fs->pf_n == n && fs->pf_gen == flocal_generation(fs->loc);
+    fs->pf_txns = NULL;
+    if (rc == 0 && !covered && fs->in_flight && needs_io(fs, txns, parts, n))
         rc = ss_err_set(err, SS_ERR_FATAL, "fstore_stage: batch needs reads behind a write");
-    if (rc == 0)
+    if (rc == 0 && !covered)
         rc = local_load(fs, txns, parts, n, fs->in_flight && !fs->tx, 0, err);
     if (rc < 0) {
         fstore_invalidate(fs);
@@ -621,9 +628,14 @@ int fstore_prefetch(fstore_t *fs, const ss_txn_t *const *txns, const int32_t *pa
         flocal_clear(fs->loc);
     batch_parts(fs, parts, n);
     int rc = local_load(fs, txns, parts, n, !fs->tx, 1, err);
-    if (rc < 0)
+    if (rc < 0) {
         fstore_invalidate(fs);
-    return rc;
+        return rc;
+    }
+    fs->pf_txns = txns;
+    fs->pf_n = n;
+    fs->pf_gen = flocal_generation(fs->loc);
+    return 0;
 }
 
 /* ---- writes as transactions ----
