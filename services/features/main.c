@@ -46,11 +46,11 @@ static const ss_cfg_def_t defs[] = {
      0},
     {"metrics.bind", SS_CFG_STR, "127.0.0.1", 0, 0, "numeric address of the HTTP listener", 0},
     {"batch.size", SS_CFG_INT, "4000", 1, 20000,
-     "max orders per micro-batch (one EVALSHA; larger batches sum more demand per write)", 0},
+     "max orders per micro-batch (one atomic write; larger batches sum more demand per write)", 0},
     {"state.mode", SS_CFG_STR, "local", 0, 0,
      "script: the batch's arithmetic runs in Redis (features.lua); local: customer state cached "
-     "in process for the assigned partitions, arithmetic in C, one write-only script per batch "
-     "(docs/features.md)",
+     "in process for the assigned partitions, arithmetic in C, one fenced MULTI/EXEC write per "
+     "batch (the write-only script with check.key=false; docs/features.md)",
      0},
     {"state.cache_max_customers", SS_CFG_INT, "1000000", 1, 1e9,
      "local mode: drop the in-process cache when it holds more customers and demand records "
