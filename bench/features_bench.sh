@@ -2,7 +2,7 @@
 # Sustained throughput of streamscore-features on the generator workload, on the local stack,
 # next to a do-nothing consumer (streamscore-kafkatool consume > /dev/null) on the same topic.
 #   bench/features_bench.sh [customers] [days] [batch.size] [state.mode]
-#                                        (defaults 20000 90 4000 local; mode local|script)
+#                                        (defaults 20000 90 8000 local; mode local|script)
 # Needs a build: SS_BIN (default build/bin); SS_FEATURES_ARGS adds options to the service. Prints
 # orders/s for both and Redis memory figures.
 # The generator output is produced to Kafka first; throughput is then measured from the first
@@ -11,7 +11,7 @@
 
 CUSTOMERS=${1:-20000}
 DAYS=${2:-90}
-BATCH=${3:-4000}
+BATCH=${3:-8000}
 MODE=${4:-local}
 PY=/usr/bin/python3
 ss_start_stack --partitions "transactions=64,customer-features=32"

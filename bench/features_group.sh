@@ -24,7 +24,7 @@ PIDS=()
 for j in $(seq 1 "$K"); do
     P=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     ss_bg "features$j" "$SS_BIN/streamscore-features" -c "$C" --group.id bench-group \
-        --metrics.port "$P" --session.timeout.ms 6000
+        --metrics.port "$P" --session.timeout.ms 6000 ${SS_FEATURES_ARGS:-}
     PORTS+=("$P")
     PIDS+=("$SS_LAST_PID")
 done

@@ -254,7 +254,7 @@ def ingest(rs, w):
 def latency(rs, w):
     w("## Latency: transaction produced -> churn score produced")
     w("")
-    w("`streamscore-features` and `streamscore-scorer` run with their defaults (features `batch.size` 4000, `batch.wait.ms` 20; scorer "
+    w("`streamscore-features` and `streamscore-scorer` run with their defaults (features `batch.size` 8000, `batch.wait.ms` 20; scorer "
       "`batch.size` 500, `batch.wait.ms` 100) on one stack. The load is a generator history "
       "(native CSV) produced by `streamscore-replay --rate R`, in event-time order. **Method**: "
       "Kafka message timestamps (CreateTime): librdkafka stamps a message when `produce()` is "

@@ -45,7 +45,7 @@ static const ss_cfg_def_t defs[] = {
     {"metrics.port", SS_CFG_INT, "0", 0, 65535, "HTTP port of /metrics /livez /readyz (0 = off)",
      0},
     {"metrics.bind", SS_CFG_STR, "127.0.0.1", 0, 0, "numeric address of the HTTP listener", 0},
-    {"batch.size", SS_CFG_INT, "4000", 1, 20000,
+    {"batch.size", SS_CFG_INT, "8000", 1, 20000,
      "max orders per micro-batch (one atomic write; larger batches sum more demand per write)", 0},
     {"state.mode", SS_CFG_STR, "local", 0, 0,
      "script: the batch's arithmetic runs in Redis (features.lua); local: customer state cached "
