@@ -246,8 +246,9 @@ def ingest(rs, w):
                 if lim:
                     w("")
                     w("What limits it: " + "; ".join(lim) + ". The issue's target is %s orders/s "
-                      "on this machine: %s." % (fnum(TARGET), "reached" if f >= TARGET else
-                                                "**not reached** (%.0f %% of it)" % (100 * f / TARGET)))
+                      "on this machine: one instance %s; groups of instances in \"Scaling\" "
+                      "below." % (fnum(TARGET), "reaches it" if f >= TARGET else
+                                  "reaches %.0f %% of it" % (100 * f / TARGET)))
             w("")
 
 
