@@ -2,7 +2,7 @@
 # Sustained throughput of a group of streamscore-features instances on the generator workload,
 # on the local stack: the topic is filled first, then N instances start together in one group
 # and the group's applied orders/s is measured from the first applied order to the last (the sum
-# of the instances' /metrics, polled every 0.1 s).
+# of the instances' /metrics, polled every 0.1 s by bench/metrics_rate.py).
 #   bench/features_group.sh [customers] [days] [instances]      (defaults 20000 90 2)
 # Needs a build: SS_BIN (default build/bin). Prints orders/s, the assignments each instance went
 # through (a rebalance during the run shows as more than one) and the CPU split.
@@ -28,32 +28,15 @@ for j in $(seq 1 "$K"); do
     PORTS+=("$P")
     PIDS+=("$SS_LAST_PID")
 done
-$PY - "$N" "${PORTS[@]}" >"$D/rate.out" <<'PYEOF' || ss_fail "the group did not finish"
-import sys, time, urllib.request
-n, ports = int(sys.argv[1]), [int(p) for p in sys.argv[2:]]
-def done():
-    s = 0
-    for port in ports:
-        try:
-            txt = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read().decode()
-        except OSError:
-            continue
-        for l in txt.splitlines():
-            for m in ("orders_applied_total", "orders_duplicate_total", "dead_letters_total"):
-                if l.startswith("streamscore_features_" + m + " "):
-                    s += float(l.split()[1])
-    return s
-deadline, start = time.time() + 900, None
-while time.time() < deadline:
-    d = done()
-    if d > 0 and start is None:
-        start, d0 = time.time(), d
-    if d >= n:
-        print("%.0f" % ((d - d0) / (time.time() - start)))
-        sys.exit(0)
-    time.sleep(0.1)
-sys.exit(1)
-PYEOF
+PARGS=()
+for p in "${PORTS[@]}"; do PARGS+=(--port "$p"); done
+# the clock starts at the first applied batch (the group join is excluded)
+$PY "$(dirname "$0")/metrics_rate.py" "${PARGS[@]}" --interval 0.1 --timeout 900 --target "$N" \
+    --metric streamscore_features_orders_applied_total \
+    --metric streamscore_features_orders_duplicate_total \
+    --metric streamscore_features_dead_letters_total >"$D/rate.json" ||
+    ss_fail "the group did not finish: $(cat "$D/rate.json")"
+$PY -c 'import json, sys; print("%.0f" % json.load(open(sys.argv[1]))["rate"])' "$D/rate.json" >"$D/rate.out"
 CPU_F=0
 for p in "${PIDS[@]}"; do
     CPU_F=$($PY -c "print($CPU_F + $(awk '{ print ($14 + $15) / 100 }' "/proc/$p/stat"))")
