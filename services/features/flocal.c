@@ -243,7 +243,7 @@ void flocal_destroy(flocal_t *l) {
 
 size_t flocal_customers(const flocal_t *l) { return l->n_cust; }
 
-size_t flocal_cached(const flocal_t *l) { return l->n_cust + l->n_dpart; }
+size_t flocal_cached(const flocal_t *l) { return l->n_cust + l->n_dpart + l->anon_set.n; }
 
 int flocal_has_customer(const flocal_t *l, const char *cid) {
     return map_find(&l->cust_idx, cid) != NULL;

@@ -31,7 +31,8 @@ void flocal_clear(flocal_t *l);
 uint64_t flocal_generation(const flocal_t *l);
 /* Number of cached customers. */
 size_t flocal_customers(const flocal_t *l);
-/* Number of cached customers and demand records (what fstore's cache bound counts). */
+/* Number of cached customers, demand records and anonymous order ids (what fstore's cache bound
+ * counts: anonymous order ids would otherwise grow without bound between rebalances). */
 size_t flocal_cached(const flocal_t *l);
 
 /* ---- loading (the caller reads Redis for keys that are not cached yet) ---- */

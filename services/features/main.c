@@ -53,8 +53,8 @@ static const ss_cfg_def_t defs[] = {
      "batch (the write-only script with check.key=false; docs/features.md)",
      0},
     {"state.cache_max_customers", SS_CFG_INT, "1000000", 1, 1e9,
-     "local mode: drop the in-process cache when it holds more customers and demand records "
-     "together (reloads on touch)",
+     "local mode: drop the in-process cache when it holds more customers, demand records and "
+     "anonymous order ids together (reloads on touch)",
      0},
     {"batch.wait.ms", SS_CFG_INT, "20", 0, 10000, "max wait to fill a micro-batch", 0},
     {"output.max_pending_batches", SS_CFG_INT, "16", 1, 64,
