@@ -287,14 +287,20 @@ static void cust_add_order(fl_cust_t *c, const char *id, uint64_t fp) {
     ss_items_add(&c->oenc, id, fp);
 }
 
-/* Adds q to the customer's quantity of product id (a new item when first bought). */
-static void cust_add_product(fl_cust_t *c, const char *id, int64_t q) {
+/* Adds q to the quantity of product id in an encoded item list (ss_items) indexed by m (id ->
+ * offset of the quantity): a new item when first seen, else updated in place. Customer records
+ * and demand records both keep their products this way. */
+static void qty_add(fl_map_t *m, ss_buf_t *items, const char *id, int64_t q) {
     int created;
-    fl_ent_t *e = map_slot(&c->products, id, &created);
+    fl_ent_t *e = map_slot(m, id, &created);
     if (created)
-        e->val = ss_items_add(&c->penc, id, 0);
-    char *v = c->penc.buf + e->val;
+        e->val = ss_items_add(items, id, 0);
+    char *v = items->buf + e->val;
     ss_items_set_u64(v, ss_items_get_u64(v) + (uint64_t)q);
+}
+
+static void cust_add_product(fl_cust_t *c, const char *id, int64_t q) {
+    qty_add(&c->products, &c->penc, id, q);
 }
 
 /* The record replaces whatever was loaded for the customer. */
@@ -569,12 +575,7 @@ static fl_dpart_t *dpart_get(flocal_t *l, const char *dk, size_t dklen, int32_t 
 }
 
 static void dpart_add(fl_dpart_t *d, const char *product, int64_t q) {
-    int created;
-    fl_ent_t *e = map_slot(&d->prod, product, &created);
-    if (created)
-        e->val = ss_items_add(&d->enc, product, 0);
-    char *v = d->enc.buf + e->val;
-    ss_items_set_u64(v, ss_items_get_u64(v) + (uint64_t)q);
+    qty_add(&d->prod, &d->enc, product, q);
 }
 
 static void touch_dpart(flocal_t *l, fl_dpart_t *d) {
@@ -618,12 +619,9 @@ int flocal_demand_set(flocal_t *l, const char *key, int32_t part, const char *v,
     ss_buf_reset(&d->enc);
     if (!v)
         return 0;
-    int rc = ss_demand_field(d->field, strlen(d->field), v, vlen, dpart_load_cb, d, err);
-    if (rc < 0) { /* not cached: the batch fails rather than overwrite what it cannot read */
-        map_clear(&d->prod);
-        ss_buf_reset(&d->enc);
-    }
-    return rc;
+    /* A malformed record feeds nothing (ss_demand_field checks it whole first) and fails the
+     * batch: the cache is dropped rather than overwrite what it cannot read. */
+    return ss_demand_field(d->field, strlen(d->field), v, vlen, dpart_load_cb, d, err);
 }
 
 int flocal_demand_cached(flocal_t *l, const ss_txn_t *t, int32_t part) {
@@ -794,7 +792,6 @@ size_t flocal_apply(flocal_t *l, const ss_txn_t *const *txns, const int32_t *par
         crec_encode(p.buf, &c->st.agg, c->st.win, c->st.n_win, c->orders.n, &c->oenc, c->products.n,
                     &c->penc);
         arg_end(&p);
-        c->has_rec = 1;
         if (l->cttl_ms > 0 && ttl_due(&c->ttl_at_ms, l->now_ms, l->cttl_ms)) {
             arg_s(&p, "X");
             arg_s(&p, c->key);

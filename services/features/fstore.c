@@ -65,7 +65,7 @@ struct fstore {
     int tx; /* local mode with opts.anon_owned */
     size_t *aoff, *alen, acap;
     ss_buf_t txbody;
-    size_t tx_cmds; /* commands queued in the transaction in flight (0: the script is) */
+    size_t tx_cmds; /* commands queued in the transaction in flight */
     /* the batch fstore_prefetch loaded (with the cache generation then): fstore_stage of the
      * same batch has nothing left to read or check */
     const ss_txn_t *const *pf_txns;
@@ -685,12 +685,12 @@ static void tx_cmd(fstore_t *fs, const char *name, size_t nargs) {
     fs->tx_cmds++;
 }
 
-/* Builds the MULTI body from the staged plan; fence keys and epochs are the plan's F args. */
-static void tx_build(fstore_t *fs, size_t *first_fence, size_t *n_fences) {
-    size_t n = fs->staged_args, i = 0, n_wm = 0;
+/* Builds the MULTI body from the staged plan. The plan starts with its fences (F key epoch),
+ * then the anonymous order fences (A, redundant here: see above); *n_fences gets the F count. */
+static void tx_build(fstore_t *fs, size_t *n_fences) {
+    size_t n = fs->staged_args, i = 0;
     ss_buf_reset(&fs->txbody);
     fs->tx_cmds = 0;
-    *first_fence = 0;
     *n_fences = 0;
     for (; i < n && fs->alen[i] == 1 &&
            (fs->data.buf[fs->aoff[i]] == 'F' || fs->data.buf[fs->aoff[i]] == 'A');
@@ -715,8 +715,7 @@ static void tx_build(fstore_t *fs, size_t *first_fence, size_t *n_fences) {
             k += 3;
         } else { /* M / m: watermarks, last in the plan, into one EVAL */
             SS_ASSERT(op == 'M' || op == 'm');
-            n_wm = (n - k) / 4;
-            tx_cmd(fs, "EVAL", 3 + 4 * n_wm);
+            tx_cmd(fs, "EVAL", 3 + (n - k));
             ss_buf_addf(&fs->txbody, "$%zu\r\n%s\r\n$1\r\n0\r\n", sizeof(TX_WM_LUA) - 1, TX_WM_LUA);
             tx_raw(fs, k, n - 1);
             k = n;
@@ -725,17 +724,15 @@ static void tx_build(fstore_t *fs, size_t *first_fence, size_t *n_fences) {
 }
 
 static int tx_send(fstore_t *fs, ss_err_t *err) {
-    size_t f0, nf;
+    size_t nf; /* fence k is plan arguments 3k (F), 3k + 1 (key), 3k + 2 (epoch) */
     tx_split(fs);
-    tx_build(fs, &f0, &nf);
+    tx_build(fs, &nf);
     const char **av = ss_xmalloc((nf + 1) * sizeof(*av));
     size_t *al = ss_xmalloc((nf + 1) * sizeof(*al));
-    size_t k = 1;
-    for (size_t i = 0; k <= nf; i += 3)
-        if (fs->data.buf[fs->aoff[i]] == 'F') {
-            av[k] = fs->data.buf + fs->aoff[i + 1];
-            al[k++] = fs->alen[i + 1];
-        }
+    for (size_t k = 0; k < nf; k++) {
+        av[k + 1] = fs->data.buf + fs->aoff[3 * k + 1];
+        al[k + 1] = fs->alen[3 * k + 1];
+    }
     av[0] = "WATCH";
     al[0] = 5;
     int rc = nf ? ss_redis_appendv(fs->r, (int)nf + 1, av, al, err) : 0;
@@ -759,13 +756,11 @@ static int tx_send(fstore_t *fs, ss_err_t *err) {
         rc = ss_redis_get_reply(fs->r, &g, err);
     if (rc == 0 && nf && (g->type != REDIS_REPLY_ARRAY || g->elements != nf))
         rc = ss_err_set(err, SS_ERR_FATAL, "WATCH/MGET of the fences: unexpected reply");
-    for (size_t j = 0, i = 0; rc == 0 && j < nf; i += 3) {
-        if (fs->data.buf[fs->aoff[i]] != 'F')
-            continue;
-        const redisReply *e = g->element[j++];
-        const char *want = fs->data.buf + fs->aoff[i + 2];
+    for (size_t k = 0; rc == 0 && k < nf; k++) {
+        const redisReply *e = g->element[k];
+        size_t i = 3 * k;
         if (e->type != REDIS_REPLY_STRING || e->len != fs->alen[i + 2] ||
-            memcmp(e->str, want, e->len) != 0) {
+            memcmp(e->str, fs->data.buf + fs->aoff[i + 2], e->len) != 0) {
             rc = ss_err_set(err, SS_ERR_INVAL, "STALE partition taken over by another writer: %.*s",
                             (int)fs->alen[i + 1], fs->data.buf + fs->aoff[i + 1]);
             redisReply *u = NULL;

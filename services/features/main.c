@@ -377,6 +377,8 @@ static int emit_acked(app_t *a, ss_err_t *err) {
 
 #define KEEP_UNFINISHED(a) ((size_t)((a)->held ? 1 : 0) + ((a)->acked ? 1 : 0))
 enum { COMPLETE_READY, COMPLETE_ROOM, COMPLETE_ALL };
+/* How long complete_pending waits between batches: for room once the pending list is full. */
+#define COMPLETE_STEADY(a) ((a)->npend >= (a)->max_pend ? COMPLETE_ROOM : COMPLETE_READY)
 static int complete_pending(app_t *a, int wait, size_t keep, ss_err_t *err);
 
 /* Sends the held batch's write (staged by an earlier call), waits for it and emits its outputs;
@@ -437,8 +439,7 @@ static int process_batch(app_t *a, rd_kafka_message_t **msgs, size_t n, ss_err_t
              * (all but s and b, the last two pending batches), waiting for the oldest one's
              * deliveries if the pending list is full - here, not once Redis is idle again */
             if ((rc = emit_acked(a, err)) < 0 ||
-                (rc = complete_pending(a, a->npend >= a->max_pend ? COMPLETE_ROOM : COMPLETE_READY,
-                                       2, err)) < 0)
+                (rc = complete_pending(a, COMPLETE_STEADY(a), 2, err)) < 0)
                 return rc;
             a->completed = 1;
             int staged = fstore_stage(a->fs, b->ptrs, b->parts, b->k, b->res, &e) == 0;
@@ -735,8 +736,7 @@ static int run_service(const ss_cfg_t *cfg, ss_err_t *err) {
             break;
         if (a.completed)
             continue;
-        if ((rc = complete_pending(&a, a.npend >= max_pend ? COMPLETE_ROOM : COMPLETE_READY,
-                                   KEEP_UNFINISHED(&a), err)) < 0)
+        if ((rc = complete_pending(&a, COMPLETE_STEADY(&a), KEEP_UNFINISHED(&a), err)) < 0)
             break;
     }
     if (rc == 0)
